@@ -1,0 +1,53 @@
+//! `rerank`: the command line of the rerank workspace.
+//!
+//! Subcommands so far: `eval` (trec_eval-compatible evaluation, and `eval compare`
+//! for significance testing between runs) and `demo`.
+
+mod compare_cmd;
+mod demo;
+mod eval_cmd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "rerank",
+    version,
+    about = "Reasoning rerankers: retrieve, rerank with an LLM, evaluate",
+    long_about = "Reasoning rerankers: retrieve candidates, rerank them with a language model \
+                  that reasons before it answers, and evaluate the result with trec_eval-identical \
+                  measures."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate a run against relevance judgements; prints exactly what trec_eval prints
+    Eval(eval_cmd::EvalArgs),
+    /// A short tour on bundled data
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) => eval_cmd::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`rerank eval … | head`) is not an error worth reporting.
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return std::process::ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

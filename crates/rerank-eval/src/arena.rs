@@ -1,0 +1,91 @@
+//! Compact storage for many short strings (document ids), with hashed lookup.
+//!
+//! A query's documents are stored back to back in one `String`, so reading a file with
+//! millions of lines costs a handful of allocations instead of one per line.
+
+use std::hash::Hasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
+
+/// Hash of a document id, shared by every table that looks documents up.
+#[inline]
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(bytes);
+    h.finish()
+}
+
+/// Strings stored back to back; string `i` is `text[ends[i-1]..ends[i]]`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StrArena {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl StrArena {
+    pub(crate) fn with_capacity(strings: usize, bytes: usize) -> Self {
+        StrArena {
+            text: String::with_capacity(bytes),
+            ends: Vec::with_capacity(strings),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, s: &str) -> usize {
+        self.text.push_str(s);
+        assert!(
+            self.text.len() <= u32::MAX as usize,
+            "more than 4 GiB of document ids in one query"
+        );
+        self.ends.push(self.text.len() as u32);
+        self.ends.len() - 1
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.text.capacity() + self.ends.capacity() * 4
+    }
+}
+
+/// A hash index over the strings of a [`StrArena`]: finds the position of a string.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ArenaIndex {
+    table: HashTable<u32>,
+}
+
+impl ArenaIndex {
+    pub(crate) fn build(arena: &StrArena) -> Self {
+        let mut table = HashTable::with_capacity(arena.len());
+        for i in 0..arena.len() {
+            let h = hash_bytes(arena.get(i).as_bytes());
+            table.insert_unique(h, i as u32, |&j| {
+                hash_bytes(arena.get(j as usize).as_bytes())
+            });
+        }
+        ArenaIndex { table }
+    }
+
+    /// Position of `s` in `arena`, given its precomputed hash.
+    #[inline]
+    pub(crate) fn find(&self, arena: &StrArena, hash: u64, s: &[u8]) -> Option<usize> {
+        self.table
+            .find(hash, |&j| arena.get(j as usize).as_bytes() == s)
+            .map(|&j| j as usize)
+    }
+}
