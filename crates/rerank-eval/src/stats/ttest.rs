@@ -25,7 +25,9 @@ pub struct TTest {
 ///
 /// ```
 /// let t = rerank_eval::stats::paired_t_test(&[0.1, 0.2, 0.3, 0.4], &[0.2, 0.25, 0.5, 0.45])?;
-/// assert!((t.t - 2.7116307227332).abs() < 1e-9 && t.p_value < 0.08);
+/// // scipy.stats.ttest_rel([.2, .25, .5, .45], [.1, .2, .3, .4]): t = 2.8284…, p = 0.06627…
+/// assert!((t.t - 2.8284271247461894).abs() < 1e-12);
+/// assert!((t.p_value - 0.0662756027415243).abs() < 1e-12);
 /// # Ok::<(), rerank_eval::Error>(())
 /// ```
 pub fn paired_t_test(a: &[f64], b: &[f64]) -> Result<TTest> {
