@@ -116,6 +116,11 @@ pub struct EvalArgs {
     #[arg(short = 'T', long = "Results_format", default_value = "trec_results")]
     pub results_format: String,
 
+    /// Print z-scores instead of raw values, against the means and standard deviations
+    /// in FILE (lines `qid measure mean stddev`)
+    #[arg(short = 'Z', long = "Zscore", value_name = "FILE")]
+    pub zscores: Option<PathBuf>,
+
     /// List every measure and measure set, then exit
     #[arg(long)]
     pub list_measures: bool,
@@ -146,9 +151,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let measures = args.common.measures_or(&["official"]);
     let evaluator = Evaluator::new(&measures, args.common.options())?;
     let qrels = Qrels::from_path(&qrels_path)?;
-    let eval = evaluator
+    let mut eval = evaluator
         .evaluate_file(&qrels, &run_path)
         .with_context(|| format!("evaluating {}", run_path.display()))?;
+    if let Some(z) = &args.zscores {
+        eval = eval.to_zscores(&rerank_eval::ZScores::from_path(z)?);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     eval.write_trec_eval(&mut out, args.per_query, !args.no_summary)?;

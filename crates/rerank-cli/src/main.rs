@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Evaluate a run against relevance judgements; prints exactly what trec_eval prints
-    Eval(eval_cmd::EvalArgs),
+    Eval(Box<eval_cmd::EvalArgs>),
     /// A short tour on bundled data
     Demo(demo::DemoArgs),
 }
@@ -34,7 +34,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Eval(args) => eval_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(*args),
         Command::Demo(args) => demo::run(args),
     };
     match result {

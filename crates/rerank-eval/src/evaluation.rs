@@ -8,6 +8,7 @@ use ndarray::{Array2, ArrayView1};
 use crate::evaluator::summarise;
 use crate::format::trec_float;
 use crate::measures::{MeasureKind, Summary, ValueKind};
+use crate::zscore::ZScores;
 
 /// One value column: a measure at one parameter (`P_10`), or a single-valued measure.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +42,7 @@ pub struct Evaluation {
     values: Array2<f64>,
     texts: Option<Vec<String>>,
     summary: Vec<f64>,
+    zscores: bool,
 }
 
 impl Evaluation {
@@ -54,7 +56,7 @@ impl Evaluation {
         let summary = columns
             .iter()
             .enumerate()
-            .map(|(c, col)| summarise(col, values.column(c)))
+            .map(|(c, col)| summarise(col, values.column(c), false))
             .collect();
         Evaluation {
             run_name,
@@ -63,7 +65,46 @@ impl Evaluation {
             values,
             texts,
             summary,
+            zscores: false,
         }
+    }
+
+    /// The same evaluation with every per-query value turned into a z-score against
+    /// `reference` (trec_eval's `-Z`), and summaries recomputed from the z-scores.
+    /// For `gm_map` and `gm_bpref` the z-score is of the logarithm, as in trec_eval.
+    pub fn to_zscores(&self, reference: &ZScores) -> Evaluation {
+        let mut values = self.values.clone();
+        for (r, qid) in self.qids.iter().enumerate() {
+            for (c, col) in self.columns.iter().enumerate() {
+                let v = values[[r, c]];
+                let v = if col.summary == Summary::GeometricMean {
+                    v.ln()
+                } else {
+                    v
+                };
+                values[[r, c]] = reference.convert(qid, &col.name, v);
+            }
+        }
+        let summary = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(c, col)| summarise(col, values.column(c), true))
+            .collect();
+        Evaluation {
+            run_name: self.run_name.clone(),
+            columns: self.columns.clone(),
+            qids: self.qids.clone(),
+            values,
+            texts: self.texts.clone(),
+            summary,
+            zscores: true,
+        }
+    }
+
+    /// Whether values are z-scores.
+    pub fn is_zscores(&self) -> bool {
+        self.zscores
     }
 
     /// The run's name.
@@ -140,6 +181,9 @@ impl Evaluation {
                     }
                     let v = self.values[[r, c]];
                     match col.value {
+                        ValueKind::Float | ValueKind::Count if self.zscores => {
+                            writeln!(w, "Z{:<22}\t{}\t{}", col.name, qid, trec_float(v))?
+                        }
                         ValueKind::Count => writeln!(w, "{:<22}\t{}\t{}", col.name, qid, v as i64)?,
                         ValueKind::Float => {
                             writeln!(w, "{:<22}\t{}\t{}", col.name, qid, trec_float(v))?
@@ -158,6 +202,7 @@ impl Evaluation {
                 match col.summary {
                     Summary::RunName => writeln!(w, "{:<22}\tall\t{}", col.name, self.run_name)?,
                     Summary::NotSummarised => {}
+                    _ if self.zscores => writeln!(w, "Z{:<22}\tall\t{}", col.name, trec_float(v))?,
                     Summary::NumQueries | Summary::Sum => {
                         writeln!(w, "{:<22}\tall\t{}", col.name, v as i64)?
                     }

@@ -259,11 +259,13 @@ impl Session<'_> {
 }
 
 /// Summarises one column over queries (in row order, as trec_eval accumulates).
-pub(crate) fn summarise(col: &Column, values: ndarray::ArrayView1<f64>) -> f64 {
+/// With `zscores`, geometric-mean columns already hold the (z-scored) logarithms.
+pub(crate) fn summarise(col: &Column, values: ndarray::ArrayView1<f64>, zscores: bool) -> f64 {
     let n = values.len() as f64;
     match col.summary {
         Summary::Mean => values.iter().sum::<f64>() / n,
         Summary::Sum => values.iter().sum(),
+        Summary::GeometricMean if zscores => (values.iter().sum::<f64>() / n).exp(),
         Summary::GeometricMean => (values.iter().map(|v| v.ln()).sum::<f64>() / n).exp(),
         Summary::NumQueries => n,
         Summary::RunName | Summary::NotSummarised => f64::NAN,

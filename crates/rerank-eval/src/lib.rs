@@ -48,6 +48,7 @@ mod ranked;
 mod run;
 pub mod stats;
 mod stream;
+mod zscore;
 
 pub use error::{Error, Result};
 pub use evaluation::{Column, Evaluation};
@@ -57,3 +58,4 @@ pub use options::EvalOptions;
 pub use qrels::{Qrels, QrelsBuilder, QueryJudgements};
 pub use ranked::{RankedList, NOT_IN_POOL, UNJUDGED_IN_POOL};
 pub use run::{QueryResults, Run};
+pub use zscore::{ZScores, MISSING_ZSCORE};

@@ -20,29 +20,51 @@ fn truncated_lines_name_file_and_line() {
     let d = tempfile::tempdir().unwrap();
     let q = write(d.path(), "qrels", b"1 0 a 1\n1 0 b 0\n1 0 c\n");
     let e = Qrels::from_path(&q).unwrap_err().to_string();
-    assert!(e.contains("qrels:3:") && e.contains("expected 4 fields"), "{e}");
+    assert!(
+        e.contains("qrels:3:") && e.contains("expected 4 fields"),
+        "{e}"
+    );
 
     let qrels = Qrels::from_path(write(d.path(), "ok", b"1 0 a 1\n")).unwrap();
     let r = write(d.path(), "run", b"1 Q0 a 1 1.0 x\n1 Q0 b 2\n");
-    let e = all_trec().evaluate_file(&qrels, &r).unwrap_err().to_string();
-    assert!(e.contains("run:2:") && e.contains("expected 6 fields"), "{e}");
+    let e = all_trec()
+        .evaluate_file(&qrels, &r)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("run:2:") && e.contains("expected 6 fields"),
+        "{e}"
+    );
 }
 
 #[test]
 fn non_numeric_values() {
     let d = tempfile::tempdir().unwrap();
-    let e = Qrels::from_path(write(d.path(), "q", b"1 0 a yes\n")).unwrap_err().to_string();
-    assert!(e.contains("q:1:") && e.contains("relevance 'yes' is not an integer"), "{e}");
+    let e = Qrels::from_path(write(d.path(), "q", b"1 0 a yes\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("q:1:") && e.contains("relevance 'yes' is not an integer"),
+        "{e}"
+    );
     let qrels = Qrels::from_path(write(d.path(), "ok", b"1 0 a 1\n")).unwrap();
     let r = write(d.path(), "r", b"# header\n1 Q0 a 1 high x\n");
-    let e = all_trec().evaluate_file(&qrels, &r).unwrap_err().to_string();
-    assert!(e.contains("r:2:") && e.contains("score 'high' is not a number"), "{e}");
+    let e = all_trec()
+        .evaluate_file(&qrels, &r)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("r:2:") && e.contains("score 'high' is not a number"),
+        "{e}"
+    );
 }
 
 #[test]
 fn empty_files() {
     let d = tempfile::tempdir().unwrap();
-    let e = Qrels::from_path(write(d.path(), "q", b"")).unwrap_err().to_string();
+    let e = Qrels::from_path(write(d.path(), "q", b""))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("has no qrels lines"), "{e}");
     let qrels = Qrels::from_path(write(d.path(), "ok", b"1 0 a 1\n")).unwrap();
     let e = all_trec()
@@ -50,7 +72,9 @@ fn empty_files() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("has no run lines"), "{e}");
-    let e = Qrels::from_path(d.path().join("missing")).unwrap_err().to_string();
+    let e = Qrels::from_path(d.path().join("missing"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cannot read") && e.contains("missing"), "{e}");
 }
 
@@ -61,10 +85,28 @@ fn no_query_in_common() {
     let e = all_trec()
         .evaluate_file(&qrels, write(d.path(), "r", b"3 Q0 a 1 1 x\n"))
         .unwrap_err();
-    assert!(matches!(e, rerank_eval::Error::NoQueriesInCommon { qrels_queries: 2, run_queries: 1 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            rerank_eval::Error::NoQueriesInCommon {
+                qrels_queries: 2,
+                run_queries: 1
+            }
+        ),
+        "{e}"
+    );
     // With -c every qrels query counts, with no results at all: zeros, like trec_eval.
-    let ev = Evaluator::new(["map", "num_q"], EvalOptions { average_complete: true, ..Default::default() }).unwrap();
-    let e = ev.evaluate_file(&qrels, write(d.path(), "r2", b"3 Q0 a 1 1 x\n")).unwrap();
+    let ev = Evaluator::new(
+        ["map", "num_q"],
+        EvalOptions {
+            average_complete: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = ev
+        .evaluate_file(&qrels, write(d.path(), "r2", b"3 Q0 a 1 1 x\n"))
+        .unwrap();
     assert_eq!(e.mean("num_q"), Some(2.0));
     assert_eq!(e.mean("map"), Some(0.0));
 }
@@ -74,7 +116,9 @@ fn binary_files() {
     let d = tempfile::tempdir().unwrap();
     let mut blob = b"1 0 a 1\n".to_vec();
     blob.extend_from_slice(&[0x7f, b'E', b'L', b'F', 0, 0, 1, 2, 0xff, 0xfe, b'\n']);
-    let e = Qrels::from_path(write(d.path(), "q", &blob)).unwrap_err().to_string();
+    let e = Qrels::from_path(write(d.path(), "q", &blob))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("q:2:") && e.contains("binary"), "{e}");
     let qrels = Qrels::from_path(write(d.path(), "ok", b"1 0 a 1\n")).unwrap();
     let e = all_trec()
@@ -83,7 +127,9 @@ fn binary_files() {
         .to_string();
     assert!(e.contains("binary"), "{e}");
     // Invalid UTF-8 without NUL bytes.
-    let e = Qrels::from_path(write(d.path(), "latin1", b"1 0 caf\xe9 1\n")).unwrap_err().to_string();
+    let e = Qrels::from_path(write(d.path(), "latin1", b"1 0 caf\xe9 1\n"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("latin1:1:") && e.contains("UTF-8"), "{e}");
 }
 
@@ -91,14 +137,35 @@ fn binary_files() {
 fn duplicate_document_in_a_ranking_is_refused_like_trec_eval() {
     let d = tempfile::tempdir().unwrap();
     let qrels = Qrels::from_path(write(d.path(), "q", b"1 0 a 1\n")).unwrap();
-    let r = write(d.path(), "r", b"1 Q0 a 1 2 x\n1 Q0 b 2 1 x\n1 Q0 a 3 0.5 x\n");
-    let e = all_trec().evaluate_file(&qrels, &r).unwrap_err().to_string();
-    assert!(e.contains("'a' appears twice for query '1'") && e.contains("line 3"), "{e}");
+    let r = write(
+        d.path(),
+        "r",
+        b"1 Q0 a 1 2 x\n1 Q0 b 2 1 x\n1 Q0 a 3 0.5 x\n",
+    );
+    let e = all_trec()
+        .evaluate_file(&qrels, &r)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'a' appears twice for query '1'") && e.contains("line 3"),
+        "{e}"
+    );
     // trec_eval checks after -M: a duplicate beyond the cutoff is not seen.
-    let ev = Evaluator::new(["P.1"], EvalOptions { max_docs_per_topic: 2, ..Default::default() }).unwrap();
+    let ev = Evaluator::new(
+        ["P.1"],
+        EvalOptions {
+            max_docs_per_topic: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(ev.evaluate_file(&qrels, &r).is_ok());
     // A query the qrels do not know is never evaluated, so not checked (as trec_eval).
-    let r = write(d.path(), "r2", b"1 Q0 a 1 2 x\n9 Q0 z 1 1 x\n9 Q0 z 2 1 x\n");
+    let r = write(
+        d.path(),
+        "r2",
+        b"1 Q0 a 1 2 x\n9 Q0 z 1 1 x\n9 Q0 z 2 1 x\n",
+    );
     assert!(all_trec().evaluate_file(&qrels, &r).is_ok());
 }
 
@@ -132,8 +199,20 @@ fn non_contiguous_queries_fall_back_to_reading_the_whole_file() {
 #[test]
 fn bad_measures() {
     let o = EvalOptions::default;
-    assert!(matches!(Evaluator::new(["mapp"], o()), Err(rerank_eval::Error::UnknownMeasure(_))));
-    for bad in ["P.", "P.0", "P.5,5", "P.x", "ndcg.1=", "ndcg.1=2,3", "utility.1,2", "map.3"] {
+    assert!(matches!(
+        Evaluator::new(["mapp"], o()),
+        Err(rerank_eval::Error::UnknownMeasure(_))
+    ));
+    for bad in [
+        "P.",
+        "P.0",
+        "P.5,5",
+        "P.x",
+        "ndcg.1=",
+        "ndcg.1=2,3",
+        "utility.1,2",
+        "map.3",
+    ] {
         let e = Evaluator::new([bad], o());
         assert!(e.is_err(), "{bad} accepted");
     }
@@ -143,9 +222,17 @@ fn bad_measures() {
 fn lines_longer_than_the_read_chunk() {
     let d = tempfile::tempdir().unwrap();
     let long = "d".repeat(9 << 20);
-    let qrels = Qrels::from_path(write(d.path(), "q", format!("1 0 {long} 1\n").as_bytes())).unwrap();
-    let r = write(d.path(), "r", format!("1 Q0 x 1 2 t\n1 Q0 {long} 2 1 t").as_bytes());
-    let e = Evaluator::new(["P.2"], EvalOptions::default()).unwrap().evaluate_file(&qrels, &r).unwrap();
+    let qrels =
+        Qrels::from_path(write(d.path(), "q", format!("1 0 {long} 1\n").as_bytes())).unwrap();
+    let r = write(
+        d.path(),
+        "r",
+        format!("1 Q0 x 1 2 t\n1 Q0 {long} 2 1 t").as_bytes(),
+    );
+    let e = Evaluator::new(["P.2"], EvalOptions::default())
+        .unwrap()
+        .evaluate_file(&qrels, &r)
+        .unwrap();
     assert_eq!(e.mean("P_2"), Some(0.5));
     assert_eq!(e.run_name(), "t");
 }

@@ -30,14 +30,50 @@ const CASES: usize = 400;
 
 /// pytrec_eval measure sets: every default, and parameters it parses correctly.
 const DEFAULTS: &[&str] = &[
-    "map", "gm_map", "Rprec", "bpref", "recip_rank", "iprec_at_recall", "P", "recall", "infAP", "gm_bpref",
-    "Rprec_mult", "utility", "11pt_avg", "binG", "G", "ndcg", "ndcg_rel", "Rndcg", "ndcg_cut", "map_cut",
-    "relative_P", "success", "set_P", "set_relative_P", "set_recall", "set_map", "set_F",
-    "num_nonrel_judged_ret", "num_ret", "num_rel", "num_rel_ret", "num_q",
+    "map",
+    "gm_map",
+    "Rprec",
+    "bpref",
+    "recip_rank",
+    "iprec_at_recall",
+    "P",
+    "recall",
+    "infAP",
+    "gm_bpref",
+    "Rprec_mult",
+    "utility",
+    "11pt_avg",
+    "binG",
+    "G",
+    "ndcg",
+    "ndcg_rel",
+    "Rndcg",
+    "ndcg_cut",
+    "map_cut",
+    "relative_P",
+    "success",
+    "set_P",
+    "set_relative_P",
+    "set_recall",
+    "set_map",
+    "set_F",
+    "num_nonrel_judged_ret",
+    "num_ret",
+    "num_rel",
+    "num_rel_ret",
+    "num_q",
 ];
 const CUSTOM: &[&str] = &[
-    "P.1,2,3,7", "recall.2,4,50", "map_cut.3,8", "success.2,3", "relative_P.3,5", "ndcg_cut.3,7,12",
-    "iprec_at_recall.0.25,0.33,0.66", "Rprec_mult.0.5,1.5,3", "set_F.0.5", "11pt_avg.0.2,0.5,0.9",
+    "P.1,2,3,7",
+    "recall.2,4,50",
+    "map_cut.3,8",
+    "success.2,3",
+    "relative_P.3,5",
+    "ndcg_cut.3,7,12",
+    "iprec_at_recall.0.25,0.33,0.66",
+    "Rprec_mult.0.5,1.5,3",
+    "set_F.0.5",
+    "11pt_avg.0.2,0.5,0.9",
 ];
 
 fn write_case(dir: &Path, rng: &mut ChaCha8Rng, custom: bool) -> (i32, bool) {
@@ -46,10 +82,16 @@ fn write_case(dir: &Path, rng: &mut ChaCha8Rng, custom: bool) -> (i32, bool) {
     let mut run = String::new();
     let tags = ["sys", "run-a", "x"];
     for q in 0..nq {
-        let qid = format!("{}{}", ["q", "Q", "topic-"][q % 3], rng.gen_range(0..30) * 10 + q);
+        let qid = format!(
+            "{}{}",
+            ["q", "Q", "topic-"][q % 3],
+            rng.gen_range(0..30) * 10 + q
+        );
         let pool: usize = rng.gen_range(1..=60);
         // Document ids of varied length so string order differs from numeric order.
-        let docs: Vec<String> = (0..pool).map(|k| format!("d{}", k * rng.gen_range(1..=3))).collect();
+        let docs: Vec<String> = (0..pool)
+            .map(|k| format!("d{}", k * rng.gen_range(1..=3)))
+            .collect();
         let mut docs: Vec<String> = {
             let mut d = docs;
             d.sort();
@@ -80,9 +122,16 @@ fn write_case(dir: &Path, rng: &mut ChaCha8Rng, custom: bool) -> (i32, bool) {
             let mut retrieved: Vec<&String> = docs.iter().collect();
             retrieved.shuffle(rng);
             // Some documents never judged at all.
-            let extra: Vec<String> = (0..rng.gen_range(0..5)).map(|k| format!("unseen{k}")).collect();
+            let extra: Vec<String> = (0..rng.gen_range(0..5))
+                .map(|k| format!("unseen{k}"))
+                .collect();
             let tie_grain = *[1.0, 10.0, 1000.0].choose(rng).unwrap();
-            for (rank, d) in retrieved[..n].iter().map(|s| s.as_str()).chain(extra.iter().map(|s| s.as_str())).enumerate() {
+            for (rank, d) in retrieved[..n]
+                .iter()
+                .map(|s| s.as_str())
+                .chain(extra.iter().map(|s| s.as_str()))
+                .enumerate()
+            {
                 let score: f64 = (rng.gen_range(-2.0..5.0f64) * tie_grain).round() / tie_grain;
                 writeln!(run, "{qid} Q0 {d} {} {score:?} {}", rank + 1, tags[q % 3]).unwrap();
             }
@@ -96,7 +145,11 @@ fn write_case(dir: &Path, rng: &mut ChaCha8Rng, custom: bool) -> (i32, bool) {
     }
     let level = *[1, 1, 1, 2, 3].choose(rng).unwrap();
     let judged_only = rng.gen_bool(0.15);
-    let measures: Vec<&str> = if custom { CUSTOM.to_vec() } else { DEFAULTS.to_vec() };
+    let measures: Vec<&str> = if custom {
+        CUSTOM.to_vec()
+    } else {
+        DEFAULTS.to_vec()
+    };
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("qrels"), qrels).unwrap();
     std::fs::write(dir.join("run"), run).unwrap();
@@ -118,11 +171,23 @@ fn agrees_with_pytrec_eval_on_random_inputs() {
     let mut settings = Vec::new();
     for i in 0..CASES {
         let custom = i % 4 == 3;
-        settings.push((custom, write_case(&tmp.path().join(format!("case{i:04}")), &mut rng, custom)));
+        settings.push((
+            custom,
+            write_case(&tmp.path().join(format!("case{i:04}")), &mut rng, custom),
+        ));
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/pytrec_eval_reference.py");
-    let out = Command::new(&python).arg(&script).arg(tmp.path()).output().unwrap();
-    assert!(out.status.success(), "pytrec_eval failed: {}", String::from_utf8_lossy(&out.stderr));
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/pytrec_eval_reference.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pytrec_eval failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let mut compared = 0usize;
     let mut per_measure: BTreeMap<String, usize> = BTreeMap::new();
@@ -130,7 +195,8 @@ fn agrees_with_pytrec_eval_on_random_inputs() {
     for (i, (custom, (level, judged_only))) in settings.into_iter().enumerate() {
         let dir = tmp.path().join(format!("case{i:04}"));
         let theirs: BTreeMap<String, BTreeMap<String, serde_json::Value>> =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap())
+                .unwrap();
         let opts = EvalOptions {
             relevance_level: level,
             judged_docs_only: judged_only,
@@ -143,13 +209,16 @@ fn agrees_with_pytrec_eval_on_random_inputs() {
         let ours = match ev.evaluate_file(&qrels, dir.join("run")) {
             Ok(e) => e,
             Err(rerank_eval::Error::NoQueriesInCommon { .. }) => {
-                assert!(theirs.is_empty(), "case {i}: pytrec_eval evaluated queries we did not");
+                assert!(
+                    theirs.is_empty(),
+                    "case {i}: pytrec_eval evaluated queries we did not"
+                );
                 continue;
             }
             Err(e) => panic!("case {i}: {e}"),
         };
         assert_eq!(
-            ours.qids().iter().cloned().collect::<Vec<_>>(),
+            ours.qids().to_vec(),
             theirs.keys().cloned().collect::<Vec<_>>(),
             "case {i}: different evaluated queries"
         );
@@ -162,8 +231,14 @@ fn agrees_with_pytrec_eval_on_random_inputs() {
                     .columns()
                     .iter()
                     .position(|c| &c.name == name)
-                    .or_else(|| ours.columns().iter().position(|c| c.name.starts_with(&format!("{name}_"))))
-                    .unwrap_or_else(|| panic!("case {i}: we have no column for pytrec_eval's '{name}'"));
+                    .or_else(|| {
+                        ours.columns()
+                            .iter()
+                            .position(|c| c.name.starts_with(&format!("{name}_")))
+                    })
+                    .unwrap_or_else(|| {
+                        panic!("case {i}: we have no column for pytrec_eval's '{name}'")
+                    });
                 let column = &ours.columns()[col];
                 let mut mine = ours.value(qid, &column.name).unwrap();
                 if matches!(column.kind, MeasureKind::GmMap | MeasureKind::GmBpref) {
@@ -188,6 +263,12 @@ fn agrees_with_pytrec_eval_on_random_inputs() {
         "compared {compared} values ({} measures) over {evaluated_queries} queries in {CASES} cases",
         per_measure.len()
     );
-    assert!(compared > 50_000, "too few values compared ({compared}): the generator is broken");
-    assert!(per_measure.len() >= 60, "too few distinct measures compared: {per_measure:?}");
+    assert!(
+        compared > 50_000,
+        "too few values compared ({compared}): the generator is broken"
+    );
+    assert!(
+        per_measure.len() >= 60,
+        "too few distinct measures compared: {per_measure:?}"
+    );
 }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use rerank_eval::{EvalOptions, Evaluator, Qrels};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/trec_eval").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/trec_eval")
+        .join(name)
 }
 
 /// Runs one trec_eval command line (`-q`, `-c`, `-l`, `-M`, `-m` as trec_eval parses
@@ -18,12 +20,14 @@ fn trec_eval(args: &[&str]) -> String {
     let mut opts = EvalOptions::default();
     let mut per_query = false;
     let mut files = Vec::new();
+    let mut zscores = None;
     let mut it = args.iter();
     while let Some(&a) = it.next() {
         match a {
             "-q" => per_query = true,
             "-c" => opts.average_complete = true,
             "-J" => opts.judged_docs_only = true,
+            "-Z" => zscores = Some(data(it.next().unwrap())),
             "-m" => measures.push(it.next().unwrap().to_string()),
             _ if a.starts_with("-m") => measures.push(a[2..].to_string()),
             _ if a.starts_with("-l") => opts.relevance_level = a[2..].parse().unwrap(),
@@ -37,10 +41,18 @@ fn trec_eval(args: &[&str]) -> String {
     let ev = Evaluator::new(&measures, opts).unwrap();
     let qrels = Qrels::from_path(&files[0]).unwrap();
     // Both the streaming file reader and the in-memory run must print the same.
-    let streamed = ev.evaluate_file(&qrels, &files[1]).unwrap().to_trec_eval_string(per_query);
+    let z = zscores.map(|p| rerank_eval::ZScores::from_path(p).unwrap());
+    let print = |e: rerank_eval::Evaluation| match &z {
+        Some(z) => e.to_zscores(z).to_trec_eval_string(per_query),
+        None => e.to_trec_eval_string(per_query),
+    };
+    let streamed = print(ev.evaluate_file(&qrels, &files[1]).unwrap());
     let run = rerank_eval::Run::from_path(&files[1]).unwrap();
-    let in_memory = ev.evaluate(&qrels, &run).unwrap().to_trec_eval_string(per_query);
-    assert_eq!(streamed, in_memory, "streaming and in-memory evaluation differ");
+    let in_memory = print(ev.evaluate(&qrels, &run).unwrap());
+    assert_eq!(
+        streamed, in_memory,
+        "streaming and in-memory evaluation differ"
+    );
     streamed
 }
 
@@ -51,7 +63,11 @@ fn expect(expected: &str, args: &[&str]) {
         for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
             assert_eq!(g, w, "{expected}: first difference at line {}", i + 1);
         }
-        assert_eq!(got.lines().count(), want.lines().count(), "{expected}: line count");
+        assert_eq!(
+            got.lines().count(),
+            want.lines().count(),
+            "{expected}: line count"
+        );
         panic!("{expected}: outputs differ in line endings");
     }
 }
@@ -68,34 +84,65 @@ fn out_test_qrels_with_comments() {
 
 #[test]
 fn out_comment_test() {
-    expect("out.comment.test", &["qrels.comment.test", "results.comment.test"]);
+    expect(
+        "out.comment.test",
+        &["qrels.comment.test", "results.comment.test"],
+    );
 }
 
 #[test]
 fn out_test_a() {
-    expect("out.test.a", &["-m", "all_trec", "qrels.test", "results.test"]);
+    expect(
+        "out.test.a",
+        &["-m", "all_trec", "qrels.test", "results.test"],
+    );
 }
 
 #[test]
 fn out_test_aq() {
-    expect("out.test.aq", &["-m", "all_trec", "-q", "qrels.test", "results.test"]);
+    expect(
+        "out.test.aq",
+        &["-m", "all_trec", "-q", "qrels.test", "results.test"],
+    );
 }
 
 #[test]
 fn out_test_aqc() {
-    expect("out.test.aqc", &["-m", "all_trec", "-q", "-c", "qrels.test", "results.trunc"]);
+    expect(
+        "out.test.aqc",
+        &["-m", "all_trec", "-q", "-c", "qrels.test", "results.trunc"],
+    );
 }
 
 #[test]
 fn out_test_aqcm() {
-    expect("out.test.aqcM", &["-m", "all_trec", "-q", "-c", "-M100", "qrels.test", "results.trunc"]);
+    expect(
+        "out.test.aqcM",
+        &[
+            "-m",
+            "all_trec",
+            "-q",
+            "-c",
+            "-M100",
+            "qrels.test",
+            "results.trunc",
+        ],
+    );
 }
 
 #[test]
 fn out_test_aql() {
     expect(
         "out.test.aql",
-        &["-m", "all_trec", "-mrelstring.20", "-q", "-l2", "qrels.rel_level", "results.test"],
+        &[
+            "-m",
+            "all_trec",
+            "-mrelstring.20",
+            "-q",
+            "-l2",
+            "qrels.rel_level",
+            "results.test",
+        ],
     );
 }
 
@@ -118,6 +165,22 @@ fn out_test_meas_params() {
             "-mndcg.1=3,2=9,4=4.5",
             "-mndcg_cut.10,20,23.4",
             "-msuccess.2,5,20",
+            "qrels.test",
+            "results.test",
+        ],
+    );
+}
+
+#[test]
+fn out_test_aqz() {
+    expect(
+        "out.test.aqZ",
+        &[
+            "-q",
+            "-m",
+            "all_trec",
+            "-Z",
+            "zscores_file",
             "qrels.test",
             "results.test",
         ],

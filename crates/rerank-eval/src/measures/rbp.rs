@@ -7,9 +7,9 @@ use crate::ranked::RankedList;
 fn persistence(pairs: &[(String, f64)]) -> f64 {
     pairs
         .iter()
-        .filter(|(n, _)| n == "p")
+        .rev()
+        .find(|(n, _)| n == "p")
         .map(|&(_, v)| v)
-        .last()
         .unwrap_or(0.9)
 }
 
