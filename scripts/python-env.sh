@@ -7,13 +7,16 @@ PY=${PYTHON:-python3}
 REQS=scripts/python-requirements.txt
 if [ -x .venv/bin/python ] && .venv/bin/python - <<'PYEOF' 2>/dev/null
 import sys
-want = dict(l.strip().split("==") for l in open("scripts/python-requirements.txt") if "==" in l)
+want = dict(l.strip().split("==") for f in ["scripts/python-requirements.txt", "scripts/python-requirements-nodeps.txt"] for l in open(f) if "==" in l)
 from importlib.metadata import version
 sys.exit(0 if all(version(k) == v for k, v in want.items()) else 1)
 PYEOF
 then
     exit 0
 fi
-echo "setting up .venv with $(tr '\n' ' ' < $REQS)" >&2
+echo "setting up .venv with $(cat $REQS scripts/python-requirements-nodeps.txt | tr '\n' ' ')" >&2
 "$PY" -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r "$REQS"
+# Packages used only for their pure-Python algorithms, without their heavy model
+# dependencies (torch, transformers): see scripts/python-requirements-nodeps.txt.
+.venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r scripts/python-requirements-nodeps.txt
