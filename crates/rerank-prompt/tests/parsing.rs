@@ -1,0 +1,175 @@
+//! The parsers on every outcome of the table in the crate docs, and on any input at
+//! all (property tests): always a permutation of the window, or a pick inside the set
+//! or none; never a panic.
+
+use proptest::prelude::*;
+use rerank_core::{AnswerSource, ParseOutcome};
+use rerank_prompt::parse::{parse_listwise, parse_setwise, reference_regex, SetwiseMode};
+
+fn outcome(out: &str, n: usize) -> (Vec<usize>, ParseOutcome) {
+    let p = parse_listwise(out, n, true);
+    (p.order, p.report.outcome)
+}
+
+#[test]
+fn listwise_outcome_table() {
+    use ParseOutcome::*;
+    assert_eq!(
+        outcome("<think>…</think><answer>[2] > [3] > [1]</answer>", 3),
+        (vec![1, 2, 0], Ok)
+    );
+    assert_eq!(
+        outcome("<think>…</think>[2] > [3] > [1]", 3),
+        (vec![1, 2, 0], WrongFormat)
+    );
+    assert_eq!(
+        outcome("<answer>2 > 3 > 1</answer>", 3),
+        (vec![1, 2, 0], WrongFormat)
+    );
+    assert_eq!(
+        outcome("<answer>[3] > [1]</answer>", 3),
+        (vec![2, 0, 1], MissingIds)
+    );
+    assert_eq!(
+        outcome("<answer>[2] > [2] > [1] > [3]</answer>", 3),
+        (vec![1, 0, 2], Repetition)
+    );
+    assert_eq!(
+        outcome("<answer>[4] > [2] > [1] > [3]</answer>", 3),
+        (vec![1, 0, 2], OutOfRange)
+    );
+    assert_eq!(
+        outcome("<think>I need more time to", 3),
+        (vec![0, 1, 2], Empty)
+    );
+    assert_eq!(outcome("I cannot rank these.", 3), (vec![0, 1, 2], Empty));
+    // Unicode digits, full-width brackets, circled numbers.
+    assert_eq!(
+        outcome("<answer>［３］ > ［１］ > ［２］</answer>", 3),
+        (vec![2, 0, 1], Ok)
+    );
+    assert_eq!(outcome("<answer>③ > ① > ②</answer>", 3).0, vec![2, 0, 1]);
+    assert_eq!(
+        outcome("<answer>[²] > [³] > [¹]</answer>", 3).0,
+        vec![1, 2, 0]
+    );
+    // RankGPT asks for no tags: plain output is fine there.
+    let p = parse_listwise("[2] > [1]", 2, false);
+    assert_eq!(
+        (p.order, p.report.outcome, p.report.source),
+        (vec![1, 0], Ok, AnswerSource::Whole)
+    );
+}
+
+#[test]
+fn reasoning_is_kept_even_when_cut_off() {
+    let p = parse_listwise(
+        "<think>Passage 2 mentions the query.</think>\n<answer>[2] > [1]</answer>",
+        2,
+        true,
+    );
+    assert_eq!(
+        p.reasoning.as_deref(),
+        Some("Passage 2 mentions the query.")
+    );
+    let p = parse_listwise("<think>Passage 2 is about [1] and", 2, true);
+    assert_eq!(p.reasoning.as_deref(), Some("Passage 2 is about [1] and"));
+    assert_eq!(
+        p.report.outcome,
+        ParseOutcome::Empty,
+        "numbers in cut-off reasoning are not an answer"
+    );
+    // Chat templates that open <think> for the model: only the closing tag appears.
+    let p = parse_listwise(
+        "the second is better</think><answer>[2] > [1]</answer>",
+        2,
+        true,
+    );
+    assert_eq!(p.reasoning.as_deref(), Some("the second is better"));
+}
+
+#[test]
+fn setwise_reference_and_lenient() {
+    let r1 = reference_regex(r"<think>.*?</think>\s*<answer>(.*?)</answer>").unwrap();
+    let zero_shot = reference_regex(r"<answer>(.*?)</answer>").unwrap();
+    let pick = |out: &str, n: usize, mode| {
+        let p = parse_setwise(out, n, &r1, mode);
+        (p.best, p.report.outcome)
+    };
+    use SetwiseMode::*;
+    assert_eq!(
+        pick(
+            "<think>\nx\n</think>\n<answer> [3] </answer>",
+            20,
+            Reference
+        ),
+        (Some(2), ParseOutcome::Ok)
+    );
+    assert_eq!(
+        pick("<THINK>x</THINK><ANSWER>[3]</ANSWER>", 20, Reference),
+        (Some(2), ParseOutcome::Ok),
+        "lower-cased first"
+    );
+    assert_eq!(
+        pick("<think>x</think><answer>[21]</answer>", 20, Reference),
+        (None, ParseOutcome::OutOfRange)
+    );
+    assert_eq!(
+        pick("<think>x</think><answer>[3].</answer>", 20, Reference),
+        (None, ParseOutcome::WrongFormat)
+    );
+    assert_eq!(
+        pick("<think>x</think><answer>[3].</answer>", 20, Lenient),
+        (Some(2), ParseOutcome::WrongFormat)
+    );
+    assert_eq!(
+        pick("<think>x</think><answer>Document 3</answer>", 20, Lenient),
+        (Some(2), ParseOutcome::WrongFormat)
+    );
+    assert_eq!(
+        pick("<think>x</think><answer>3</answer>", 20, Lenient),
+        (Some(2), ParseOutcome::WrongFormat)
+    );
+    assert_eq!(
+        pick("<think>no answer", 20, Lenient),
+        (None, ParseOutcome::Empty)
+    );
+    assert_eq!(
+        pick("<answer>[3]</answer>", 20, Reference),
+        (None, ParseOutcome::WrongFormat),
+        "R1 pattern needs <think>"
+    );
+    assert_eq!(
+        parse_setwise("<answer>[3]</answer>", 20, &zero_shot, Reference).best,
+        Some(2)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn listwise_always_returns_a_permutation(s in "\\PC*", n in 0usize..40, tags in any::<bool>()) {
+        let p = parse_listwise(&s, n, tags);
+        let mut sorted = p.order.clone();
+        sorted.sort_unstable();
+        prop_assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn listwise_on_answer_like_text(ids in prop::collection::vec(0u64..30, 0..30), n in 1usize..25, sep in "( > |, | |>|\\]\\[)") {
+        let body = ids.iter().map(|i| format!("[{i}]")).collect::<Vec<_>>().join(&sep);
+        let p = parse_listwise(&format!("<think>r</think><answer>{body}</answer>"), n, true);
+        let mut sorted = p.order.clone();
+        sorted.sort_unstable();
+        prop_assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn setwise_pick_is_inside_the_set(s in "\\PC*", n in 0usize..25, lenient in any::<bool>()) {
+        let r1 = reference_regex(r"<think>.*?</think>\s*<answer>(.*?)</answer>").unwrap();
+        let mode = if lenient { SetwiseMode::Lenient } else { SetwiseMode::Reference };
+        let p = parse_setwise(&s, n, &r1, mode);
+        prop_assert!(p.best.is_none_or(|b| b < n));
+    }
+}
