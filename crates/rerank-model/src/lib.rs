@@ -15,6 +15,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backend;
+pub mod candle;
 mod error;
 pub mod gguf;
 pub mod registry;

@@ -1,0 +1,22 @@
+//! The candle backend: a decoder written on candle-core (see [`model`]), loaded from
+//! GGUF, with batched prefill and decoding over packed sequences.
+
+pub mod model;
+pub mod ops;
+
+pub use model::{Decoder, SeqCache};
+
+use candle_core::Device;
+
+/// The device to run on: CPU unless built with `cuda` (or `metal`) and one is present.
+pub fn default_device() -> Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = Device::new_cuda(0) {
+        return d;
+    }
+    #[cfg(feature = "metal")]
+    if let Ok(d) = Device::new_metal(0) {
+        return d;
+    }
+    Device::Cpu
+}

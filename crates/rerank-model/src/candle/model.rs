@@ -1,0 +1,353 @@
+//! The decoder (llama / qwen2 / qwen3 family) on candle-core.
+//!
+//! Sequences of a batch are *packed*, not padded: the token rows of all sequences are
+//! concatenated, so every projection and feed-forward matrix product runs once over
+//! all of them, and attention runs per sequence over that sequence's own key/value
+//! cache. Each sequence therefore computes exactly what it would compute alone — a
+//! batch gives the same greedy text as its prompts one at a time — and no work is
+//! spent on padding. A cache can be cloned to reuse a shared prompt prefix.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Tensor, D};
+
+use super::ops::{rms_norm, softmax_last, Rope, RopeStyle};
+use crate::error::{Error, Result};
+use crate::gguf::{GgufFile, ModelInfo};
+
+fn ce(e: candle_core::Error) -> Error {
+    Error::Unsupported(format!("candle: {e}"))
+}
+
+struct Attention {
+    q: QMatMul,
+    k: QMatMul,
+    v: QMatMul,
+    o: QMatMul,
+    q_bias: Option<Tensor>,
+    k_bias: Option<Tensor>,
+    v_bias: Option<Tensor>,
+    q_norm: Option<Tensor>,
+    k_norm: Option<Tensor>,
+}
+
+struct Block {
+    attn_norm: Tensor,
+    attn: Attention,
+    ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+}
+
+/// One sequence's key/value cache: per layer, keys and values of shape
+/// `(1, kv_heads, tokens, head_dim)`.
+#[derive(Clone, Debug, Default)]
+pub struct SeqCache {
+    kv: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl SeqCache {
+    /// Tokens cached.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A loaded decoder.
+pub struct Decoder {
+    pub(crate) info: ModelInfo,
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    output: QMatMul,
+    rope: Rope,
+    device: Device,
+}
+
+impl Decoder {
+    /// Loads the weights of a GGUF file onto `device`, keeping them quantized.
+    pub fn from_gguf(file: &GgufFile, device: &Device) -> Result<Decoder> {
+        Self::load(file, device, false)
+    }
+
+    /// Loads the weights of a GGUF file dequantized to f32: slower and larger, but
+    /// exact products (a reference for accuracy, and the starting point for training).
+    pub fn from_gguf_dense(file: &GgufFile, device: &Device) -> Result<Decoder> {
+        Self::load(file, device, true)
+    }
+
+    fn load(file: &GgufFile, device: &Device, dense_weights: bool) -> Result<Decoder> {
+        let info = file.info()?;
+        let path = file.path().to_path_buf();
+        let style = match info.architecture.as_str() {
+            "llama" => RopeStyle::Interleaved,
+            "qwen2" | "qwen3" => RopeStyle::Halves,
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "{}: architecture '{other}' is not supported (llama, qwen2, qwen3 are)",
+                    path.display()
+                )))
+            }
+        };
+        let mut reader = File::open(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let content: &Content = file.content();
+        let bad = |m: String| Error::Gguf {
+            path: path.clone(),
+            message: m,
+        };
+        let mut qt = |name: &str| -> Result<Arc<QTensor>> {
+            content
+                .tensor(&mut reader, name, device)
+                .map(Arc::new)
+                .map_err(|e| bad(format!("tensor {name}: {e}")))
+        };
+        let has = |name: &str| content.tensor_infos.contains_key(name);
+        let dense = |t: Arc<QTensor>| {
+            t.dequantize(device)
+                .and_then(|t| t.to_dtype(DType::F32))
+                .map_err(ce)
+        };
+        let mm = |t: Arc<QTensor>| {
+            if dense_weights {
+                Ok(QMatMul::Tensor(t.dequantize(device).map_err(ce)?))
+            } else {
+                QMatMul::from_arc(t).map_err(ce)
+            }
+        };
+
+        let embed_q = qt("token_embd.weight")?;
+        let embed = dense(embed_q.clone())?;
+        let output = if has("output.weight") {
+            mm(qt("output.weight")?)?
+        } else {
+            mm(embed_q)?
+        };
+        let norm = dense(qt("output_norm.weight")?)?;
+        let mut blocks = Vec::with_capacity(info.layers);
+        for i in 0..info.layers {
+            let p = |s: &str| format!("blk.{i}.{s}");
+            let opt = |qt: &mut dyn FnMut(&str) -> Result<Arc<QTensor>>,
+                       s: &str|
+             -> Result<Option<Tensor>> {
+                if has(&p(s)) {
+                    Ok(Some(dense(qt(&p(s))?)?))
+                } else {
+                    Ok(None)
+                }
+            };
+            let attn = Attention {
+                q: mm(qt(&p("attn_q.weight"))?)?,
+                k: mm(qt(&p("attn_k.weight"))?)?,
+                v: mm(qt(&p("attn_v.weight"))?)?,
+                o: mm(qt(&p("attn_output.weight"))?)?,
+                q_bias: opt(&mut qt, "attn_q.bias")?,
+                k_bias: opt(&mut qt, "attn_k.bias")?,
+                v_bias: opt(&mut qt, "attn_v.bias")?,
+                q_norm: opt(&mut qt, "attn_q_norm.weight")?,
+                k_norm: opt(&mut qt, "attn_k_norm.weight")?,
+            };
+            blocks.push(Block {
+                attn_norm: dense(qt(&p("attn_norm.weight"))?)?,
+                attn,
+                ffn_norm: dense(qt(&p("ffn_norm.weight"))?)?,
+                gate: mm(qt(&p("ffn_gate.weight"))?)?,
+                up: mm(qt(&p("ffn_up.weight"))?)?,
+                down: mm(qt(&p("ffn_down.weight"))?)?,
+            });
+        }
+        let rope = Rope::new(
+            info.head_dim,
+            info.rope_base,
+            info.context_length,
+            style,
+            device,
+        )
+        .map_err(ce)?;
+        Ok(Decoder {
+            info,
+            embed,
+            blocks,
+            norm,
+            output,
+            rope,
+            device: device.clone(),
+        })
+    }
+
+    /// The model's hyper-parameters.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// A fresh cache for one sequence.
+    pub fn new_cache(&self) -> SeqCache {
+        SeqCache {
+            kv: vec![None; self.blocks.len()],
+            len: 0,
+        }
+    }
+
+    /// Runs new tokens of several sequences at once: `tokens[i]` continues the
+    /// sequence cached in `caches[i]` (updated). Returns, per sequence, the logits of
+    /// its last new token (`all_logits = false`, shape `(vocab,)`) or of every new
+    /// token (`(new_tokens, vocab)`).
+    pub fn forward(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [SeqCache],
+        all_logits: bool,
+    ) -> Result<Vec<Tensor>> {
+        self.forward_inner(tokens, caches, all_logits).map_err(ce)
+    }
+
+    fn forward_inner(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [SeqCache],
+        all_logits: bool,
+    ) -> candle_core::Result<Vec<Tensor>> {
+        let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
+        let flat: Vec<u32> = tokens.iter().flat_map(|t| t.iter().copied()).collect();
+        let total = flat.len();
+        let ids = Tensor::from_vec(flat, total, &self.device)?;
+        let mut x = self.embed.index_select(&ids, 0)?; // (total, hidden)
+        let (h, kvh, hd) = (self.info.heads, self.info.kv_heads, self.info.head_dim);
+        let eps = self.info.rms_eps;
+        for (li, b) in self.blocks.iter().enumerate() {
+            let xn = rms_norm(&x, &b.attn_norm, eps)?;
+            let a = &b.attn;
+            let mut q = a.q.forward(&xn)?;
+            let mut k = a.k.forward(&xn)?;
+            let mut v = a.v.forward(&xn)?;
+            if let Some(bias) = &a.q_bias {
+                q = q.broadcast_add(bias)?;
+            }
+            if let Some(bias) = &a.k_bias {
+                k = k.broadcast_add(bias)?;
+            }
+            if let Some(bias) = &a.v_bias {
+                v = v.broadcast_add(bias)?;
+            }
+            let mut outs = Vec::with_capacity(tokens.len());
+            let mut off = 0;
+            for (s, &n) in lens.iter().enumerate() {
+                let cache = &mut caches[s];
+                let past = cache.len;
+                // (n, heads*hd) -> (1, heads, n, hd)
+                let shape = |t: &Tensor, heads: usize| -> candle_core::Result<Tensor> {
+                    t.narrow(0, off, n)?
+                        .reshape((1, n, heads, hd))?
+                        .transpose(1, 2)?
+                        .contiguous()
+                };
+                let mut qs = shape(&q, h)?;
+                let mut ks = shape(&k, kvh)?;
+                let vs = shape(&v, kvh)?;
+                if let Some(w) = &a.q_norm {
+                    qs = rms_norm(&qs, w, eps)?;
+                }
+                if let Some(w) = &a.k_norm {
+                    ks = rms_norm(&ks, w, eps)?;
+                }
+                let qs = self.rope.apply(&qs, past)?;
+                let ks = self.rope.apply(&ks, past)?;
+                let (kc, vc) = match cache.kv[li].take() {
+                    Some((pk, pv)) => (Tensor::cat(&[&pk, &ks], 2)?, Tensor::cat(&[&pv, &vs], 2)?),
+                    None => (ks, vs),
+                };
+                cache.kv[li] = Some((kc.clone(), vc.clone()));
+                let total_k = past + n;
+                let rep = h / kvh;
+                let expand = |t: &Tensor| -> candle_core::Result<Tensor> {
+                    if rep == 1 {
+                        Ok(t.clone())
+                    } else {
+                        t.unsqueeze(2)?
+                            .expand((1, kvh, rep, total_k, hd))?
+                            .reshape((1, h, total_k, hd))
+                    }
+                };
+                let (kf, vf) = (expand(&kc)?, expand(&vc)?);
+                let scores = (qs.matmul(&kf.t()?)? / (hd as f64).sqrt())?;
+                let scores = if n > 1 {
+                    let mask: Vec<f32> = (0..n)
+                        .flat_map(|i| {
+                            (0..total_k)
+                                .map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
+                        })
+                        .collect();
+                    let mask = Tensor::from_vec(mask, (n, total_k), &self.device)?;
+                    scores.broadcast_add(&mask)?
+                } else {
+                    scores
+                };
+                let probs = softmax_last(&scores)?;
+                let o = probs.matmul(&vf)?; // (1, h, n, hd)
+                outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
+                off += n;
+            }
+            let attn = if outs.len() == 1 {
+                outs.pop().expect("one")
+            } else {
+                Tensor::cat(&outs, 0)?
+            };
+            x = (x + a.o.forward(&attn)?)?;
+            let xn = rms_norm(&x, &b.ffn_norm, eps)?;
+            let ff = (b.gate.forward(&xn)?.silu()? * b.up.forward(&xn)?)?;
+            x = (x + b.down.forward(&ff)?)?;
+        }
+        for (cache, &n) in caches.iter_mut().zip(&lens) {
+            cache.len += n;
+        }
+        let x = rms_norm(&x, &self.norm, eps)?;
+        let mut out = Vec::with_capacity(lens.len());
+        let mut off = 0;
+        if all_logits {
+            let logits = self.output.forward(&x)?;
+            for &n in &lens {
+                out.push(logits.narrow(0, off, n)?);
+                off += n;
+            }
+        } else {
+            let last: Vec<u32> = lens
+                .iter()
+                .map(|&n| {
+                    off += n;
+                    (off - 1) as u32
+                })
+                .collect();
+            let idx = Tensor::from_vec(last, lens.len(), &self.device)?;
+            let logits = self.output.forward(&x.index_select(&idx, 0)?)?;
+            for i in 0..lens.len() {
+                out.push(logits.get(i)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Loads a GGUF decoder from a path (convenience).
+pub fn load(path: &Path, device: &Device) -> Result<(GgufFile, Decoder)> {
+    let file = GgufFile::open(path)?;
+    let decoder = Decoder::from_gguf(&file, device)?;
+    Ok((file, decoder))
+}
+
+#[allow(dead_code)]
+fn argmax(t: &Tensor) -> candle_core::Result<u32> {
+    t.argmax(D::Minus1)?.to_scalar::<u32>()
+}
