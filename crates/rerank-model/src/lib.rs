@@ -6,10 +6,13 @@
 //! backend. A backend plus a prompt template implements the judge traits of
 //! `rerank-core`.
 //!
-//! What is here so far: the [`registry`] of pinned small models and `fetch`, model
-//! [`source`] resolution (files, folders, known names, the Hugging Face cache), and
-//! [`gguf`] reading (hyper-parameters, the tokenizer built from the file's own
-//! vocabulary, the chat template). The backend trait and the candle decoder follow.
+//! What is here so far: the [`Backend`] trait; [`LlmJudge`] (any backend plus a prompt
+//! template implements the judges of `rerank-core`); the candle decoder and
+//! [`candle::CandleBackend`] for GGUF models of the llama / qwen2 / qwen3 family; the
+//! [`registry`] of pinned small models and `fetch`; model [`source`] resolution
+//! (files, folders, known names, the Hugging Face cache); and [`gguf`] reading
+//! (hyper-parameters, the tokenizer built from the file's own vocabulary, the chat
+//! template). Not yet: safetensors weights, the speed work, the HTTP backend.
 //!
 //! Depends on `rerank-core` and `rerank-prompt`.
 #![forbid(unsafe_code)]
@@ -19,10 +22,16 @@ pub mod backend;
 pub mod candle;
 mod error;
 pub mod gguf;
+mod judge;
 pub mod registry;
 pub mod source;
 
+pub use backend::{
+    Backend, BackendInfo, FinishReason, Generation, GenerationRequest, LogprobRequest, Prompt,
+    SamplingParams,
+};
 pub use error::{Error, Result};
 pub use gguf::{GgufFile, ModelInfo};
+pub use judge::LlmJudge;
 pub use registry::{KnownModel, DEFAULT_MODEL, KNOWN};
 pub use source::ModelSource;

@@ -1,9 +1,11 @@
 //! The candle backend: a decoder written on candle-core (see [`model`]), loaded from
 //! GGUF, with batched prefill and decoding over packed sequences.
 
+mod backend;
 pub mod model;
 pub mod ops;
 
+pub use backend::CandleBackend;
 pub use model::{Decoder, SeqCache};
 
 use candle_core::Device;

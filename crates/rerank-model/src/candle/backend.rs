@@ -1,0 +1,412 @@
+//! [`CandleBackend`]: the [`Backend`] trait over the candle decoder.
+
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::{Device, Tensor, D};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rerank_prompt::ChatTemplate;
+
+use super::model::{Decoder, SeqCache};
+use crate::backend::{
+    Backend, BackendInfo, FinishReason, Generation, GenerationRequest, LogprobRequest, Prompt,
+    SamplingParams, Timings,
+};
+use crate::error::{Error, Result};
+use crate::gguf::GgufFile;
+
+/// Shared prompt prefixes shorter than this are not worth a separate prefill.
+const MIN_SHARED_PREFIX: usize = 32;
+
+/// A GGUF model run by the candle decoder.
+pub struct CandleBackend {
+    name: String,
+    decoder: Decoder,
+    tokenizer: tokenizers::Tokenizer,
+    chat: Option<ChatTemplate>,
+    /// End-of-generation tokens (end of turn, end of text).
+    eog: Vec<u32>,
+    /// Reuse a prompt prefix shared by a whole batch (on by default).
+    pub share_prefix: bool,
+}
+
+impl std::fmt::Debug for CandleBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CandleBackend")
+            .field("name", &self.name)
+            .field("eog", &self.eog)
+            .finish()
+    }
+}
+
+impl CandleBackend {
+    /// Loads a GGUF file onto `device`.
+    pub fn from_gguf(path: impl AsRef<Path>, device: &Device) -> Result<CandleBackend> {
+        let file = GgufFile::open(path.as_ref())?;
+        let decoder = Decoder::from_gguf(&file, device)?;
+        let tokenizer = file.tokenizer()?;
+        let chat = file.chat_template()?;
+        let mut eog: Vec<u32> = Vec::new();
+        if let Some(Ok(id)) = file.get("tokenizer.ggml.eos_token_id").map(|v| v.to_u32()) {
+            eog.push(id);
+        }
+        for special in [
+            "<|im_end|>",
+            "<|endoftext|>",
+            "<|eot_id|>",
+            "<end_of_turn>",
+            "<|end|>",
+        ] {
+            if let Some(id) = tokenizer.token_to_id(special) {
+                if !eog.contains(&id) {
+                    eog.push(id);
+                }
+            }
+        }
+        let name = file
+            .get("general.name")
+            .and_then(|v| v.to_string().ok().cloned())
+            .unwrap_or_else(|| {
+                path.as_ref()
+                    .file_stem()
+                    .map_or("model".into(), |s| s.to_string_lossy().into_owned())
+            });
+        Ok(CandleBackend {
+            name,
+            decoder,
+            tokenizer,
+            chat,
+            eog,
+            share_prefix: true,
+        })
+    }
+
+    /// The decoder.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &tokenizers::Tokenizer {
+        &self.tokenizer
+    }
+
+    fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer
+            .encode(text, false)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| Error::Tokenizer(e.to_string()))
+    }
+
+    fn decode(&self, ids: &[u32]) -> String {
+        self.tokenizer.decode(ids, false).unwrap_or_default()
+    }
+
+    /// The prompt as text: chat messages through the chat template.
+    pub fn render(&self, prompt: &Prompt) -> Result<String> {
+        match prompt {
+            Prompt::Text(t) => Ok(t.clone()),
+            Prompt::Chat(messages) => match &self.chat {
+                Some(t) => Ok(t.render(messages, true)?),
+                None => Err(Error::Unsupported(format!(
+                    "{} has no chat template (a base model); give it text prompts",
+                    self.name
+                ))),
+            },
+        }
+    }
+
+    fn prompt_ids(&self, prompt: &Prompt, max_new: usize) -> Result<Vec<u32>> {
+        let ids = self.encode(&self.render(prompt)?)?;
+        let ctx = self.decoder.info().context_length;
+        if ids.is_empty() {
+            return Err(Error::Unsupported("the prompt is empty".into()));
+        }
+        if ids.len() + max_new > ctx {
+            return Err(Error::Unsupported(format!(
+                "the prompt has {} tokens and {max_new} more may be generated, but {} holds {ctx}; shorten the passages or the window",
+                ids.len(),
+                self.name
+            )));
+        }
+        Ok(ids)
+    }
+}
+
+fn sample(
+    logits: &Tensor,
+    params: &SamplingParams,
+    rng: &mut ChaCha8Rng,
+) -> candle_core::Result<u32> {
+    if params.temperature <= 0.0 {
+        return logits.argmax(D::Minus1)?.to_scalar::<u32>();
+    }
+    let v: Vec<f32> = (logits / params.temperature as f64)?.to_vec1()?;
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_unstable_by(|&a, &b| v[b].total_cmp(&v[a]));
+    if params.top_k > 0 {
+        idx.truncate(params.top_k);
+    }
+    let max = v[idx[0]];
+    let mut probs: Vec<f32> = idx.iter().map(|&i| (v[i] - max).exp()).collect();
+    let sum: f32 = probs.iter().sum();
+    probs.iter_mut().for_each(|p| *p /= sum);
+    if params.top_p < 1.0 {
+        let mut acc = 0.0;
+        let keep = probs
+            .iter()
+            .position(|p| {
+                acc += p;
+                acc >= params.top_p
+            })
+            .map_or(probs.len(), |i| i + 1);
+        probs.truncate(keep);
+        idx.truncate(keep);
+        let s: f32 = probs.iter().sum();
+        probs.iter_mut().for_each(|p| *p /= s);
+    }
+    let mut r: f32 = rng.gen();
+    for (p, &i) in probs.iter().zip(&idx) {
+        if r < *p {
+            return Ok(i as u32);
+        }
+        r -= p;
+    }
+    Ok(*idx.last().expect("at least one token") as u32)
+}
+
+struct Active {
+    slot: usize,
+    cache: SeqCache,
+    generated: Vec<u32>,
+    next: u32,
+    rng: ChaCha8Rng,
+    params: SamplingParams,
+}
+
+impl Backend for CandleBackend {
+    type Error = Error;
+
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            name: self.name.clone(),
+            context_length: self.decoder.info().context_length,
+        }
+    }
+
+    fn generate(&mut self, requests: &[GenerationRequest]) -> Vec<Result<Generation>> {
+        let mut results: Vec<Option<Result<Generation>>> =
+            (0..requests.len()).map(|_| None).collect();
+        let mut prompts: Vec<(usize, Vec<u32>)> = Vec::new();
+        for (i, r) in requests.iter().enumerate() {
+            match self.prompt_ids(&r.prompt, r.params.max_new_tokens) {
+                Ok(ids) => prompts.push((i, ids)),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        if !prompts.is_empty() {
+            if let Err(e) = self.run(requests, &prompts, &mut results) {
+                let msg = e.to_string();
+                for (i, _) in &prompts {
+                    if results[*i].is_none() {
+                        results[*i] = Some(Err(Error::Unsupported(msg.clone())));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every request answered"))
+            .collect()
+    }
+
+    fn count_tokens(&self, text: &str) -> Result<usize> {
+        Ok(self.encode(text)?.len())
+    }
+
+    fn truncate_tokens(&self, text: &str, max: usize) -> Result<String> {
+        let ids = self.encode(text)?;
+        if ids.len() <= max {
+            return Ok(text.to_owned());
+        }
+        Ok(self.decode(&ids[..max]))
+    }
+
+    fn chat_template(&self) -> Option<&ChatTemplate> {
+        self.chat.as_ref()
+    }
+
+    fn logprobs(&mut self, requests: &[LogprobRequest]) -> Vec<Result<Vec<f32>>> {
+        requests
+            .iter()
+            .map(|r| {
+                let prompt = self.prompt_ids(&r.prompt, 0)?;
+                r.continuations
+                    .iter()
+                    .map(|c| {
+                        let cont = self.encode(c)?;
+                        let mut ids = prompt.clone();
+                        ids.extend_from_slice(&cont);
+                        let mut cache = self.decoder.new_cache();
+                        let logits = self
+                            .decoder
+                            .forward(&[&ids], std::slice::from_mut(&mut cache), true)?
+                            .remove(0);
+                        let lp = log_softmax_rows(&logits)
+                            .map_err(|e| Error::Unsupported(format!("candle: {e}")))?;
+                        let mut total = 0f32;
+                        for (j, &t) in cont.iter().enumerate() {
+                            total += lp[prompt.len() - 1 + j][t as usize];
+                        }
+                        Ok(total)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+fn log_softmax_rows(logits: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
+    let rows: Vec<Vec<f32>> = logits.to_vec2()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let m = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let lse = m + r.iter().map(|x| (x - m).exp()).sum::<f32>().ln();
+            r.into_iter().map(|x| x - lse).collect()
+        })
+        .collect())
+}
+
+impl CandleBackend {
+    fn run(
+        &self,
+        requests: &[GenerationRequest],
+        prompts: &[(usize, Vec<u32>)],
+        results: &mut [Option<Result<Generation>>],
+    ) -> Result<()> {
+        let prefill_start = Instant::now();
+        // A prefix shared by the whole batch (system message, instruction, query) is
+        // computed once and its cache cloned.
+        let shared = if self.share_prefix && prompts.len() > 1 {
+            let first = &prompts[0].1;
+            let mut n = first.len();
+            for (_, p) in &prompts[1..] {
+                n = n.min(first.iter().zip(p).take_while(|(a, b)| a == b).count());
+            }
+            // Each prompt must keep at least one token of its own to produce logits.
+            n.min(prompts.iter().map(|(_, p)| p.len() - 1).min().unwrap_or(0))
+        } else {
+            0
+        };
+        let mut base = self.decoder.new_cache();
+        if shared >= MIN_SHARED_PREFIX {
+            self.decoder.forward(
+                &[&prompts[0].1[..shared]],
+                std::slice::from_mut(&mut base),
+                false,
+            )?;
+        }
+        let skip = if shared >= MIN_SHARED_PREFIX {
+            shared
+        } else {
+            0
+        };
+        let mut caches: Vec<SeqCache> = prompts.iter().map(|_| base.clone()).collect();
+        let rests: Vec<&[u32]> = prompts.iter().map(|(_, p)| &p[skip..]).collect();
+        let first_logits = self.decoder.forward(&rests, &mut caches, false)?;
+        let prefill_ms = prefill_start.elapsed().as_secs_f64() * 1000.0;
+        let decode_start = Instant::now();
+        let mut active: Vec<Active> = Vec::new();
+        for ((k, (slot, _)), cache) in prompts.iter().enumerate().zip(caches) {
+            let params = requests[*slot].params.clone();
+            let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+            let next = sample(&first_logits[k], &params, &mut rng)
+                .map_err(|e| Error::Unsupported(format!("candle: {e}")))?;
+            active.push(Active {
+                slot: *slot,
+                cache,
+                generated: Vec::new(),
+                next,
+                rng,
+                params,
+            });
+        }
+        let prompt_len = |slot: usize| {
+            prompts
+                .iter()
+                .find(|(s, _)| *s == slot)
+                .map_or(0, |(_, p)| p.len())
+        };
+        let mut finished: Vec<(usize, Vec<u32>, FinishReason)> = Vec::new();
+        loop {
+            // Take the tokens just chosen; retire sequences that are done.
+            let mut still = Vec::with_capacity(active.len());
+            for mut a in active.drain(..) {
+                let t = a.next;
+                if self.eog.contains(&t) {
+                    finished.push((a.slot, a.generated, FinishReason::EndOfText));
+                    continue;
+                }
+                a.generated.push(t);
+                if let Some(stop) = (!a.params.stop.is_empty())
+                    .then(|| {
+                        let text = self.decode(&a.generated);
+                        a.params
+                            .stop
+                            .iter()
+                            .find(|s| text.contains(s.as_str()))
+                            .cloned()
+                    })
+                    .flatten()
+                {
+                    finished.push((a.slot, a.generated, FinishReason::Stop(stop)));
+                    continue;
+                }
+                if a.generated.len() >= a.params.max_new_tokens {
+                    finished.push((a.slot, a.generated, FinishReason::Length));
+                    continue;
+                }
+                still.push(a);
+            }
+            active = still;
+            if active.is_empty() {
+                break;
+            }
+            let steps: Vec<[u32; 1]> = active.iter().map(|a| [a.next]).collect();
+            let refs: Vec<&[u32]> = steps.iter().map(|s| s.as_slice()).collect();
+            let mut caches: Vec<SeqCache> = active
+                .iter_mut()
+                .map(|a| std::mem::take(&mut a.cache))
+                .collect();
+            let logits = self.decoder.forward(&refs, &mut caches, false)?;
+            for ((a, cache), l) in active.iter_mut().zip(caches).zip(&logits) {
+                a.cache = cache;
+                a.next = sample(l, &a.params, &mut a.rng)
+                    .map_err(|e| Error::Unsupported(format!("candle: {e}")))?;
+            }
+        }
+        let decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;
+        for (slot, ids, finish) in finished {
+            let mut text = self.decode(&ids);
+            if let FinishReason::Stop(s) = &finish {
+                if let Some(pos) = text.find(s.as_str()) {
+                    text.truncate(pos + s.len());
+                }
+            }
+            results[slot] = Some(Ok(Generation {
+                text,
+                completion_tokens: ids.len(),
+                token_ids: ids,
+                finish,
+                prompt_tokens: prompt_len(slot),
+                timings: Timings {
+                    prefill_ms,
+                    decode_ms,
+                },
+            }));
+        }
+        Ok(())
+    }
+}
