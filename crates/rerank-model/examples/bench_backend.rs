@@ -16,7 +16,11 @@ fn main() {
     let (model, prompts, new_tokens) = (&args[1], &args[2], args[3].parse::<usize>().unwrap());
     let batch = args.iter().any(|a| a == "--batch");
     let file = GgufFile::open(model).unwrap();
-    let decoder = Decoder::from_gguf(&file, &Device::Cpu).unwrap();
+    let decoder = if args.iter().any(|a| a == "--dense") {
+        Decoder::from_gguf_dense(&file, &Device::Cpu).unwrap()
+    } else {
+        Decoder::from_gguf(&file, &Device::Cpu).unwrap()
+    };
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(prompts).unwrap()).unwrap();
     let prompts: Vec<Vec<u32>> = v["prompts"]

@@ -13,17 +13,18 @@ use rerank_model::candle::{Decoder, SeqCache};
 use rerank_model::{registry, GgufFile};
 use serde_json::Value;
 
-/// Both implementations quantize activations to 8 bits inside the quantized matrix
-/// products, each in its own way, so they agree to that rounding, not to the bit.
-/// Measured against the exact product with the dequantized weights (our dense
-/// decoder), each is off by about 0.13 (SmolLM2, Q4_1) or 0.05 (Qwen2.5, Q4_K_M) at
-/// the median, and they differ from each other by up to about 1.0 and 0.4. The bounds:
-/// largest |ours - llama.cpp| over every position and the 74 vocabulary entries
-/// compared there (llama.cpp's 10 best and 64 fixed ones), and the median of it.
+/// llama.cpp quantizes activations to 8 bits inside its quantized matrix products; for
+/// prompt tokens we compute the exact product with the weights dequantized (only the
+/// vocabulary projection and decoding steps use 8-bit activations). Against the exact
+/// result, llama.cpp is off by about 0.13 (SmolLM2, Q4_1) or 0.045 (Qwen2.5, Q4_K_M)
+/// at the median and by up to 1.3 and 0.3; we are off by about 0.03 and 0.016. So the
+/// difference between the two is mostly llama.cpp's own rounding. The bounds: largest
+/// |ours - llama.cpp| over every position and the 74 vocabulary entries compared
+/// there (llama.cpp's 10 best and 64 fixed ones), and the median of it.
 fn tolerance(name: &str) -> (f32, f32) {
     match name {
-        "smollm2-135m" => (1.5, 0.3),
-        _ => (0.6, 0.1),
+        "smollm2-135m" => (2.0, 0.3),
+        _ => (0.8, 0.1),
     }
 }
 

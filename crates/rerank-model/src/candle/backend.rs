@@ -315,7 +315,7 @@ impl CandleBackend {
         };
         let mut caches: Vec<SeqCache> = prompts.iter().map(|_| base.clone()).collect();
         let rests: Vec<&[u32]> = prompts.iter().map(|(_, p)| &p[skip..]).collect();
-        let first_logits = self.decoder.forward(&rests, &mut caches, false)?;
+        let first_logits = self.decoder.prefill(&rests, &mut caches, false)?;
         let prefill_ms = prefill_start.elapsed().as_secs_f64() * 1000.0;
         let decode_start = Instant::now();
         let mut active: Vec<Active> = Vec::new();

@@ -23,11 +23,66 @@ fn ce(e: candle_core::Error) -> Error {
     Error::Unsupported(format!("candle: {e}"))
 }
 
-struct Attention {
+/// In [`Decoder::forward`], sequences with at least this many new tokens go through a
+/// dense f32 product with the weight dequantized on the fly, shorter ones through
+/// candle's quantized product ([`Decoder::prefill`] always takes the dense one). Dense
+/// is several times faster for many rows (an optimised f32 GEMM against per-element
+/// quantized dot products) and exact; quantized moves less memory for a few rows. The
+/// choice is made per sequence, never by batch size, so a batch still computes exactly
+/// what its prompts compute alone.
+pub const DENSE_MIN_TOKENS: usize = 16;
+
+/// A weight matrix usable both ways.
+struct Linear {
     q: QMatMul,
-    k: QMatMul,
-    v: QMatMul,
-    o: QMatMul,
+    w: Arc<QTensor>,
+}
+
+impl Linear {
+    /// `x` holds the packed rows of several sequences, `dense[i]` says how sequence
+    /// `i`'s `lens[i]` rows go.
+    fn forward(&self, x: &Tensor, lens: &[usize], dense: &[bool]) -> candle_core::Result<Tensor> {
+        if dense.iter().all(|d| !d) {
+            return self.q.forward(x);
+        }
+        let dense_product = |rows: &Tensor| -> candle_core::Result<Tensor> {
+            match &self.q {
+                QMatMul::Tensor(w) => rows.matmul(&w.t()?),
+                _ => rows.matmul(&self.w.dequantize(rows.device())?.t()?),
+            }
+        };
+        if dense.iter().all(|d| *d) {
+            return dense_product(x);
+        }
+        // Mixed: each run of sequences with the same choice goes its own way.
+        let mut parts = Vec::new();
+        let mut off = 0;
+        let mut i = 0;
+        while i < lens.len() {
+            let mut j = i;
+            let mut n = 0;
+            while j < lens.len() && dense[j] == dense[i] {
+                n += lens[j];
+                j += 1;
+            }
+            let rows = x.narrow(0, off, n)?;
+            parts.push(if dense[i] {
+                dense_product(&rows)?
+            } else {
+                self.q.forward(&rows.contiguous()?)?
+            });
+            off += n;
+            i = j;
+        }
+        Tensor::cat(&parts, 0)
+    }
+}
+
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
     q_bias: Option<Tensor>,
     k_bias: Option<Tensor>,
     v_bias: Option<Tensor>,
@@ -39,9 +94,9 @@ struct Block {
     attn_norm: Tensor,
     attn: Attention,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
 }
 
 /// One sequence's key/value cache: per layer, keys and values of shape
@@ -121,20 +176,23 @@ impl Decoder {
                 .and_then(|t| t.to_dtype(DType::F32))
                 .map_err(ce)
         };
-        let mm = |t: Arc<QTensor>| {
-            if dense_weights {
-                Ok(QMatMul::Tensor(t.dequantize(device).map_err(ce)?))
+        let mm = |t: Arc<QTensor>| -> Result<Linear> {
+            let q = if dense_weights {
+                QMatMul::Tensor(t.dequantize(device).map_err(ce)?)
             } else {
-                QMatMul::from_arc(t).map_err(ce)
-            }
+                QMatMul::from_arc(t.clone()).map_err(ce)?
+            };
+            Ok(Linear { q, w: t })
         };
 
         let embed_q = qt("token_embd.weight")?;
         let embed = dense(embed_q.clone())?;
+        // The vocabulary projection runs on few rows (the last token of each
+        // sequence) in generation: always the quantized product.
         let output = if has("output.weight") {
-            mm(qt("output.weight")?)?
+            mm(qt("output.weight")?)?.q
         } else {
-            mm(embed_q)?
+            mm(embed_q)?.q
         };
         let norm = dense(qt("output_norm.weight")?)?;
         let mut blocks = Vec::with_capacity(info.layers);
@@ -211,7 +269,23 @@ impl Decoder {
         caches: &mut [SeqCache],
         all_logits: bool,
     ) -> Result<Vec<Tensor>> {
-        self.forward_inner(tokens, caches, all_logits).map_err(ce)
+        let dense: Vec<bool> = tokens.iter().map(|t| t.len() >= DENSE_MIN_TOKENS).collect();
+        self.forward_inner(tokens, caches, all_logits, &dense)
+            .map_err(ce)
+    }
+
+    /// [`Decoder::forward`] for prompt tokens, however few: every product is the exact
+    /// dense one, so a prompt gives the same result whether it is run whole or as a
+    /// shared prefix plus a remainder.
+    pub fn prefill(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [SeqCache],
+        all_logits: bool,
+    ) -> Result<Vec<Tensor>> {
+        let dense = vec![true; tokens.len()];
+        self.forward_inner(tokens, caches, all_logits, &dense)
+            .map_err(ce)
     }
 
     fn forward_inner(
@@ -219,6 +293,7 @@ impl Decoder {
         tokens: &[&[u32]],
         caches: &mut [SeqCache],
         all_logits: bool,
+        dense: &[bool],
     ) -> candle_core::Result<Vec<Tensor>> {
         let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
         let flat: Vec<u32> = tokens.iter().flat_map(|t| t.iter().copied()).collect();
@@ -230,9 +305,9 @@ impl Decoder {
         for (li, b) in self.blocks.iter().enumerate() {
             let xn = rms_norm(&x, &b.attn_norm, eps)?;
             let a = &b.attn;
-            let mut q = a.q.forward(&xn)?;
-            let mut k = a.k.forward(&xn)?;
-            let mut v = a.v.forward(&xn)?;
+            let mut q = a.q.forward(&xn, &lens, dense)?;
+            let mut k = a.k.forward(&xn, &lens, dense)?;
+            let mut v = a.v.forward(&xn, &lens, dense)?;
             if let Some(bias) = &a.q_bias {
                 q = q.broadcast_add(bias)?;
             }
@@ -270,33 +345,7 @@ impl Decoder {
                     None => (ks, vs),
                 };
                 cache.kv[li] = Some((kc.clone(), vc.clone()));
-                let total_k = past + n;
-                let rep = h / kvh;
-                let expand = |t: &Tensor| -> candle_core::Result<Tensor> {
-                    if rep == 1 {
-                        Ok(t.clone())
-                    } else {
-                        t.unsqueeze(2)?
-                            .expand((1, kvh, rep, total_k, hd))?
-                            .reshape((1, h, total_k, hd))
-                    }
-                };
-                let (kf, vf) = (expand(&kc)?, expand(&vc)?);
-                let scores = (qs.matmul(&kf.t()?)? / (hd as f64).sqrt())?;
-                let scores = if n > 1 {
-                    let mask: Vec<f32> = (0..n)
-                        .flat_map(|i| {
-                            (0..total_k)
-                                .map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
-                        })
-                        .collect();
-                    let mask = Tensor::from_vec(mask, (n, total_k), &self.device)?;
-                    scores.broadcast_add(&mask)?
-                } else {
-                    scores
-                };
-                let probs = softmax_last(&scores)?;
-                let o = probs.matmul(&vf)?; // (1, h, n, hd)
+                let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device)?; // (1, h, n, hd)
                 outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
                 off += n;
             }
@@ -305,10 +354,11 @@ impl Decoder {
             } else {
                 Tensor::cat(&outs, 0)?
             };
-            x = (x + a.o.forward(&attn)?)?;
+            x = (x + a.o.forward(&attn, &lens, dense)?)?;
             let xn = rms_norm(&x, &b.ffn_norm, eps)?;
-            let ff = (b.gate.forward(&xn)?.silu()? * b.up.forward(&xn)?)?;
-            x = (x + b.down.forward(&ff)?)?;
+            let ff =
+                (b.gate.forward(&xn, &lens, dense)?.silu()? * b.up.forward(&xn, &lens, dense)?)?;
+            x = (x + b.down.forward(&ff, &lens, dense)?)?;
         }
         for (cache, &n) in caches.iter_mut().zip(&lens) {
             cache.len += n;
@@ -337,6 +387,67 @@ impl Decoder {
             }
         }
         Ok(out)
+    }
+}
+
+/// Query rows per attention chunk: each chunk sees only the keys it may attend to, so
+/// the masked half of a causal prompt's score matrix is never computed, and scores stay
+/// small in memory.
+const ATTENTION_CHUNK: usize = 256;
+
+/// Causal attention of one sequence: `q` is `(1, heads, n, hd)` for the tokens at
+/// positions `past..past + n`, `k` and `v` are `(1, kv_heads, past + n, hd)`.
+/// Grouped-query attention without copying keys and values per head: the queries of
+/// the `heads / kv_heads` heads that share a key/value head are stacked as rows.
+#[allow(clippy::too_many_arguments)]
+fn attend(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    past: usize,
+    h: usize,
+    kvh: usize,
+    hd: usize,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let n = q.dim(2)?;
+    let rep = h / kvh;
+    let k = k.squeeze(0)?; // (kvh, S, hd)
+    let v = v.squeeze(0)?;
+    let scale = 1.0 / (hd as f64).sqrt();
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < n {
+        let end = (start + ATTENTION_CHUNK).min(n);
+        let m = end - start;
+        let keys = past + end;
+        // (1, h, m, hd) -> (kvh, rep * m, hd)
+        let qc = q.narrow(2, start, m)?.reshape((kvh, rep * m, hd))?;
+        let kc = k.narrow(1, 0, keys)?;
+        let vc = v.narrow(1, 0, keys)?;
+        let scores = (qc.matmul(&kc.t()?)? * scale)?; // (kvh, rep*m, keys)
+        let scores = if m > 1 {
+            let mask: Vec<f32> = (start..end)
+                .flat_map(|i| {
+                    (0..keys).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
+                })
+                .collect();
+            let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?;
+            scores
+                .reshape((kvh, rep, m, keys))?
+                .broadcast_add(&mask)?
+                .reshape((kvh, rep * m, keys))?
+        } else {
+            scores
+        };
+        let probs = softmax_last(&scores)?;
+        chunks.push(probs.matmul(&vc)?.reshape((1, h, m, hd))?);
+        start = end;
+    }
+    if chunks.len() == 1 {
+        Ok(chunks.pop().expect("one"))
+    } else {
+        Tensor::cat(&chunks, 2)
     }
 }
 
