@@ -15,7 +15,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor, D};
 
-use super::ops::{rms_norm, softmax_last, Rope, RopeStyle};
+use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, ModelInfo};
 
@@ -99,12 +99,66 @@ struct Block {
     down: Linear,
 }
 
-/// One sequence's key/value cache: per layer, keys and values of shape
-/// `(1, kv_heads, tokens, head_dim)`.
-#[derive(Clone, Debug, Default)]
+/// One sequence's key/value cache: per layer, key and value buffers of shape
+/// `(1, kv_heads, capacity, head_dim)`, written in place as tokens arrive (capacity
+/// doubles when full), so a decoding step copies one token's keys, not the whole cache.
+/// Cloning copies the buffers, so a shared prefix can be forked safely.
+#[derive(Debug, Default)]
 pub struct SeqCache {
     kv: Vec<Option<(Tensor, Tensor)>>,
     len: usize,
+}
+
+impl Clone for SeqCache {
+    fn clone(&self) -> Self {
+        let kv = self
+            .kv
+            .iter()
+            .map(|l| {
+                l.as_ref().map(|(k, v)| {
+                    (
+                        k.copy().expect("copying a cache buffer"),
+                        v.copy().expect("copying a cache buffer"),
+                    )
+                })
+            })
+            .collect();
+        SeqCache { kv, len: self.len }
+    }
+}
+
+impl SeqCache {
+    /// Appends `k`, `v` of shape `(1, kv_heads, n, head_dim)` to layer `li` and returns
+    /// views of the keys and values of all `len + n` tokens.
+    fn append(
+        &mut self,
+        li: usize,
+        k: &Tensor,
+        v: &Tensor,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
+        let past = self.len;
+        let n = k.dim(2)?;
+        let need = past + n;
+        let grow = |old: Option<&Tensor>, t: &Tensor| -> candle_core::Result<Tensor> {
+            let (b, h, _, d) = t.dims4()?;
+            let cap = need.next_power_of_two().max(256);
+            let buf = Tensor::zeros((b, h, cap, d), t.dtype(), t.device())?;
+            if let Some(old) = old {
+                buf.slice_set(&old.narrow(2, 0, past)?.contiguous()?, 2, 0)?;
+            }
+            Ok(buf)
+        };
+        let (kb, vb) = match self.kv[li].take() {
+            Some((kb, vb)) if kb.dim(2)? >= need => (kb, vb),
+            Some((kb, vb)) => (grow(Some(&kb), k)?, grow(Some(&vb), v)?),
+            None => (grow(None, k)?, grow(None, v)?),
+        };
+        kb.slice_set(&k.contiguous()?, 2, past)?;
+        vb.slice_set(&v.contiguous()?, 2, past)?;
+        let views = (kb.narrow(2, 0, need)?, vb.narrow(2, 0, need)?);
+        self.kv[li] = Some((kb, vb));
+        Ok(views)
+    }
 }
 
 impl SeqCache {
@@ -128,6 +182,8 @@ pub struct Decoder {
     output: QMatMul,
     rope: Rope,
     device: Device,
+    /// Fused kernels (default) or differentiable compositions.
+    pub ops: OpsMode,
 }
 
 impl Decoder {
@@ -243,6 +299,7 @@ impl Decoder {
             output,
             rope,
             device: device.clone(),
+            ops: OpsMode::default(),
         })
     }
 
@@ -303,7 +360,7 @@ impl Decoder {
         let (h, kvh, hd) = (self.info.heads, self.info.kv_heads, self.info.head_dim);
         let eps = self.info.rms_eps;
         for (li, b) in self.blocks.iter().enumerate() {
-            let xn = rms_norm(&x, &b.attn_norm, eps)?;
+            let xn = rms_norm(&x, &b.attn_norm, eps, self.ops)?;
             let a = &b.attn;
             let mut q = a.q.forward(&xn, &lens, dense)?;
             let mut k = a.k.forward(&xn, &lens, dense)?;
@@ -333,19 +390,15 @@ impl Decoder {
                 let mut ks = shape(&k, kvh)?;
                 let vs = shape(&v, kvh)?;
                 if let Some(w) = &a.q_norm {
-                    qs = rms_norm(&qs, w, eps)?;
+                    qs = rms_norm(&qs, w, eps, self.ops)?;
                 }
                 if let Some(w) = &a.k_norm {
-                    ks = rms_norm(&ks, w, eps)?;
+                    ks = rms_norm(&ks, w, eps, self.ops)?;
                 }
-                let qs = self.rope.apply(&qs, past)?;
-                let ks = self.rope.apply(&ks, past)?;
-                let (kc, vc) = match cache.kv[li].take() {
-                    Some((pk, pv)) => (Tensor::cat(&[&pk, &ks], 2)?, Tensor::cat(&[&pv, &vs], 2)?),
-                    None => (ks, vs),
-                };
-                cache.kv[li] = Some((kc.clone(), vc.clone()));
-                let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device)?; // (1, h, n, hd)
+                let qs = self.rope.apply(&qs, past, self.ops)?;
+                let ks = self.rope.apply(&ks, past, self.ops)?;
+                let (kc, vc) = cache.append(li, &ks, &vs)?;
+                let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
                 outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
                 off += n;
             }
@@ -355,7 +408,7 @@ impl Decoder {
                 Tensor::cat(&outs, 0)?
             };
             x = (x + a.o.forward(&attn, &lens, dense)?)?;
-            let xn = rms_norm(&x, &b.ffn_norm, eps)?;
+            let xn = rms_norm(&x, &b.ffn_norm, eps, self.ops)?;
             let ff =
                 (b.gate.forward(&xn, &lens, dense)?.silu()? * b.up.forward(&xn, &lens, dense)?)?;
             x = (x + b.down.forward(&ff, &lens, dense)?)?;
@@ -363,7 +416,7 @@ impl Decoder {
         for (cache, &n) in caches.iter_mut().zip(&lens) {
             cache.len += n;
         }
-        let x = rms_norm(&x, &self.norm, eps)?;
+        let x = rms_norm(&x, &self.norm, eps, self.ops)?;
         let mut out = Vec::with_capacity(lens.len());
         let mut off = 0;
         if all_logits {
@@ -409,6 +462,7 @@ fn attend(
     kvh: usize,
     hd: usize,
     device: &Device,
+    ops: OpsMode,
 ) -> candle_core::Result<Tensor> {
     let n = q.dim(2)?;
     let rep = h / kvh;
@@ -440,7 +494,7 @@ fn attend(
         } else {
             scores
         };
-        let probs = softmax_last(&scores)?;
+        let probs = softmax_last(&scores, ops)?;
         chunks.push(probs.matmul(&vc)?.reshape((1, h, m, hd))?);
         start = end;
     }

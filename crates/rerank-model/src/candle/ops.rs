@@ -5,17 +5,37 @@
 
 use candle_core::{DType, Result, Tensor, D};
 
+/// Which implementation of the operations a decoder uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OpsMode {
+    /// candle-nn's fused kernels: fewer, larger operations (inference).
+    #[default]
+    Fused,
+    /// Basic tensor ops only: differentiable (training).
+    Differentiable,
+}
+
 /// RMSNorm over the last dimension: `x / sqrt(mean(x²) + eps) * weight`.
-pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
-    let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
-    x.broadcast_div(&(ms + eps)?.sqrt()?)?.broadcast_mul(weight)
+pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64, mode: OpsMode) -> Result<Tensor> {
+    match mode {
+        OpsMode::Fused => candle_nn::ops::rms_norm(&x.contiguous()?, weight, eps as f32),
+        OpsMode::Differentiable => {
+            let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
+            x.broadcast_div(&(ms + eps)?.sqrt()?)?.broadcast_mul(weight)
+        }
+    }
 }
 
 /// Softmax over the last dimension, shifted by the maximum for stability.
-pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
-    let max = x.max_keepdim(D::Minus1)?;
-    let e = x.broadcast_sub(&max)?.exp()?;
-    e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
+pub fn softmax_last(x: &Tensor, mode: OpsMode) -> Result<Tensor> {
+    match mode {
+        OpsMode::Fused => candle_nn::ops::softmax_last_dim(&x.contiguous()?),
+        OpsMode::Differentiable => {
+            let max = x.max_keepdim(D::Minus1)?;
+            let e = x.broadcast_sub(&max)?.exp()?;
+            e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
+        }
+    }
 }
 
 /// How query and key dimensions are paired for rotation.
@@ -63,10 +83,18 @@ impl Rope {
 
     /// Rotates `x` of shape `(batch, heads, seq, head_dim)` whose tokens sit at
     /// positions `start..start + seq`.
-    pub fn apply(&self, x: &Tensor, start: usize) -> Result<Tensor> {
+    pub fn apply(&self, x: &Tensor, start: usize, mode: OpsMode) -> Result<Tensor> {
         let (_, _, seq, d) = x.dims4()?;
         let cos = self.cos.narrow(0, start, seq)?;
         let sin = self.sin.narrow(0, start, seq)?;
+        if mode == OpsMode::Fused {
+            let x = x.contiguous()?;
+            let (cos, sin) = (cos.contiguous()?, sin.contiguous()?);
+            return match self.style {
+                RopeStyle::Halves => candle_nn::rotary_emb::rope(&x, &cos, &sin),
+                RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(&x, &cos, &sin),
+            };
+        }
         match self.style {
             RopeStyle::Halves => {
                 let x1 = x.narrow(D::Minus1, 0, d / 2)?;
