@@ -15,6 +15,7 @@ use crate::backend::{
 };
 use crate::error::{Error, Result};
 use crate::gguf::GgufFile;
+use crate::source::ModelSource;
 
 /// Shared prompt prefixes shorter than this are not worth a separate prefill.
 const MIN_SHARED_PREFIX: usize = 32;
@@ -72,6 +73,73 @@ impl CandleBackend {
                     .file_stem()
                     .map_or("model".into(), |s| s.to_string_lossy().into_owned())
             });
+        Ok(CandleBackend {
+            name,
+            decoder,
+            tokenizer,
+            chat,
+            eog,
+            share_prefix: true,
+        })
+    }
+
+    /// Loads any [`ModelSource`]: a GGUF file, or a Hugging Face folder
+    /// (`config.json`, `*.safetensors`, `tokenizer.json`, and the chat template from
+    /// `tokenizer_config.json`).
+    pub fn load(source: &ModelSource, device: &Device) -> Result<CandleBackend> {
+        match source {
+            ModelSource::Gguf(p) => Self::from_gguf(p, device),
+            ModelSource::Safetensors(dir) => Self::from_safetensors(dir, device),
+        }
+    }
+
+    /// Loads a Hugging Face model folder.
+    pub fn from_safetensors(dir: &Path, device: &Device) -> Result<CandleBackend> {
+        let decoder = Decoder::from_safetensors(dir, device)?;
+        let tok_path = dir.join("tokenizer.json");
+        let tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
+            .map_err(|e| Error::Tokenizer(format!("{}: {e}", tok_path.display())))?;
+        let cfg_path = dir.join("tokenizer_config.json");
+        let chat = if cfg_path.is_file() {
+            match ChatTemplate::from_tokenizer_config(&cfg_path) {
+                Ok(t) => Some(t),
+                Err(rerank_prompt::Error::ChatTemplate(m)) if m.contains("no chat_template") => {
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let mut eog: Vec<u32> = Vec::new();
+        if let Ok(text) = std::fs::read_to_string(dir.join("config.json")) {
+            if let Ok(c) = serde_json::from_str::<serde_json::Value>(&text) {
+                match &c["eos_token_id"] {
+                    serde_json::Value::Number(n) => eog.extend(n.as_u64().map(|v| v as u32)),
+                    serde_json::Value::Array(a) => {
+                        eog.extend(a.iter().filter_map(|v| v.as_u64()).map(|v| v as u32))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for special in [
+            "<|im_end|>",
+            "<|endoftext|>",
+            "<|eot_id|>",
+            "<end_of_turn>",
+            "<|end|>",
+            "</s>",
+        ] {
+            if let Some(id) = tokenizer.token_to_id(special) {
+                if !eog.contains(&id) {
+                    eog.push(id);
+                }
+            }
+        }
+        let name = dir
+            .file_name()
+            .map_or("model".into(), |s| s.to_string_lossy().into_owned());
         Ok(CandleBackend {
             name,
             decoder,

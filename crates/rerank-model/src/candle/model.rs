@@ -35,7 +35,8 @@ pub const DENSE_MIN_TOKENS: usize = 16;
 /// A weight matrix usable both ways.
 struct Linear {
     q: QMatMul,
-    w: Arc<QTensor>,
+    /// The quantized weight, when the layer has one (to dequantize for prompts).
+    w: Option<Arc<QTensor>>,
 }
 
 impl Linear {
@@ -46,9 +47,10 @@ impl Linear {
             return self.q.forward(x);
         }
         let dense_product = |rows: &Tensor| -> candle_core::Result<Tensor> {
-            match &self.q {
-                QMatMul::Tensor(w) => rows.matmul(&w.t()?),
-                _ => rows.matmul(&self.w.dequantize(rows.device())?.t()?),
+            match (&self.q, &self.w) {
+                (QMatMul::Tensor(w), _) => rows.matmul(&w.t()?),
+                (_, Some(q)) => rows.matmul(&q.dequantize(rows.device())?.t()?),
+                (q, None) => q.forward(rows),
             }
         };
         if dense.iter().all(|d| *d) {
@@ -202,6 +204,7 @@ impl Decoder {
         let info = file.info()?;
         let path = file.path().to_path_buf();
         let style = match info.architecture.as_str() {
+            // llama.cpp's converter permutes llama's q/k rows for adjacent-pair rope.
             "llama" => RopeStyle::Interleaved,
             "qwen2" | "qwen3" => RopeStyle::Halves,
             other => {
@@ -211,76 +214,128 @@ impl Decoder {
                 )))
             }
         };
-        let mut reader = File::open(&path).map_err(|source| Error::Io {
+        let reader = File::open(&path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
-        let content: &Content = file.content();
-        let bad = |m: String| Error::Gguf {
+        let mut src = GgufSource {
+            content: file.content(),
+            reader,
             path: path.clone(),
-            message: m,
+            device: device.clone(),
         };
-        let mut qt = |name: &str| -> Result<Arc<QTensor>> {
-            content
-                .tensor(&mut reader, name, device)
-                .map(Arc::new)
-                .map_err(|e| bad(format!("tensor {name}: {e}")))
-        };
-        let has = |name: &str| content.tensor_infos.contains_key(name);
-        let dense = |t: Arc<QTensor>| {
-            t.dequantize(device)
-                .and_then(|t| t.to_dtype(DType::F32))
-                .map_err(ce)
-        };
-        let mm = |t: Arc<QTensor>| -> Result<Linear> {
-            let q = if dense_weights {
-                QMatMul::Tensor(t.dequantize(device).map_err(ce)?)
-            } else {
-                QMatMul::from_arc(t.clone()).map_err(ce)?
-            };
-            Ok(Linear { q, w: t })
-        };
+        Self::build(info, style, &mut src, device, dense_weights)
+    }
 
-        let embed_q = qt("token_embd.weight")?;
-        let embed = dense(embed_q.clone())?;
-        // The vocabulary projection runs on few rows (the last token of each
-        // sequence) in generation: always the quantized product.
-        let output = if has("output.weight") {
-            mm(qt("output.weight")?)?.q
-        } else {
-            mm(embed_q)?.q
+    /// Loads a Hugging Face model folder: `config.json` and `*.safetensors` (f32, f16
+    /// or bf16 weights, computed in f32).
+    pub fn from_safetensors(dir: &Path, device: &Device) -> Result<Decoder> {
+        let info = info_from_config(dir)?;
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| Error::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "{}: no .safetensors files",
+                dir.display()
+            )));
+        }
+        let mut tensors = std::collections::HashMap::new();
+        for f in &files {
+            let t = candle_core::safetensors::load(f, device)
+                .map_err(|e| Error::Unsupported(format!("{}: {e}", f.display())))?;
+            tensors.extend(t);
+        }
+        // Weights in Hugging Face's own layout: rope on halves for every architecture.
+        let mut src = SafetensorsSource {
+            tensors,
+            dir: dir.to_path_buf(),
         };
-        let norm = dense(qt("output_norm.weight")?)?;
+        Self::build(info, RopeStyle::Halves, &mut src, device, true)
+    }
+
+    fn build(
+        info: ModelInfo,
+        style: RopeStyle,
+        src: &mut dyn WeightSource,
+        device: &Device,
+        dense_weights: bool,
+    ) -> Result<Decoder> {
+        let dense = |w: Weight| -> Result<Tensor> {
+            match w {
+                Weight::Quant(t) => t
+                    .dequantize(device)
+                    .and_then(|t| t.to_dtype(DType::F32))
+                    .map_err(ce),
+                Weight::Dense(t) => t.to_dtype(DType::F32).map_err(ce),
+            }
+        };
+        let mm = |w: Weight| -> Result<Linear> {
+            match w {
+                Weight::Quant(t) => {
+                    let q = if dense_weights {
+                        QMatMul::Tensor(t.dequantize(device).map_err(ce)?)
+                    } else {
+                        QMatMul::from_arc(t.clone()).map_err(ce)?
+                    };
+                    Ok(Linear { q, w: Some(t) })
+                }
+                Weight::Dense(t) => Ok(Linear {
+                    q: QMatMul::Tensor(t.to_dtype(DType::F32).map_err(ce)?),
+                    w: None,
+                }),
+            }
+        };
+        let embed_w = src.get("token_embd.weight")?;
+        let embed = dense(embed_w.clone())?;
+        // The vocabulary projection runs on few rows (the last token of each
+        // sequence) in generation: the quantized product when the weights are.
+        let output = if src.has("output.weight") {
+            mm(src.get("output.weight")?)?.q
+        } else {
+            mm(embed_w)?.q
+        };
+        let norm = dense(src.get("output_norm.weight")?)?;
         let mut blocks = Vec::with_capacity(info.layers);
         for i in 0..info.layers {
             let p = |s: &str| format!("blk.{i}.{s}");
-            let opt = |qt: &mut dyn FnMut(&str) -> Result<Arc<QTensor>>,
-                       s: &str|
-             -> Result<Option<Tensor>> {
-                if has(&p(s)) {
-                    Ok(Some(dense(qt(&p(s))?)?))
+            let mut opt = |s: &str| -> Result<Option<Tensor>> {
+                if src.has(&p(s)) {
+                    Ok(Some(dense(src.get(&p(s))?)?))
                 } else {
                     Ok(None)
                 }
             };
+            let (q_bias, k_bias, v_bias) = (
+                opt("attn_q.bias")?,
+                opt("attn_k.bias")?,
+                opt("attn_v.bias")?,
+            );
+            let (q_norm, k_norm) = (opt("attn_q_norm.weight")?, opt("attn_k_norm.weight")?);
             let attn = Attention {
-                q: mm(qt(&p("attn_q.weight"))?)?,
-                k: mm(qt(&p("attn_k.weight"))?)?,
-                v: mm(qt(&p("attn_v.weight"))?)?,
-                o: mm(qt(&p("attn_output.weight"))?)?,
-                q_bias: opt(&mut qt, "attn_q.bias")?,
-                k_bias: opt(&mut qt, "attn_k.bias")?,
-                v_bias: opt(&mut qt, "attn_v.bias")?,
-                q_norm: opt(&mut qt, "attn_q_norm.weight")?,
-                k_norm: opt(&mut qt, "attn_k_norm.weight")?,
+                q: mm(src.get(&p("attn_q.weight"))?)?,
+                k: mm(src.get(&p("attn_k.weight"))?)?,
+                v: mm(src.get(&p("attn_v.weight"))?)?,
+                o: mm(src.get(&p("attn_output.weight"))?)?,
+                q_bias,
+                k_bias,
+                v_bias,
+                q_norm,
+                k_norm,
             };
             blocks.push(Block {
-                attn_norm: dense(qt(&p("attn_norm.weight"))?)?,
+                attn_norm: dense(src.get(&p("attn_norm.weight"))?)?,
                 attn,
-                ffn_norm: dense(qt(&p("ffn_norm.weight"))?)?,
-                gate: mm(qt(&p("ffn_gate.weight"))?)?,
-                up: mm(qt(&p("ffn_up.weight"))?)?,
-                down: mm(qt(&p("ffn_down.weight"))?)?,
+                ffn_norm: dense(src.get(&p("ffn_norm.weight"))?)?,
+                gate: mm(src.get(&p("ffn_gate.weight"))?)?,
+                up: mm(src.get(&p("ffn_up.weight"))?)?,
+                down: mm(src.get(&p("ffn_down.weight"))?)?,
             });
         }
         let rope = Rope::new(
@@ -441,6 +496,143 @@ impl Decoder {
         }
         Ok(out)
     }
+}
+
+/// A weight as stored.
+#[derive(Clone)]
+enum Weight {
+    Quant(Arc<QTensor>),
+    Dense(Tensor),
+}
+
+/// Where weights come from, by their GGUF names.
+trait WeightSource {
+    fn get(&mut self, name: &str) -> Result<Weight>;
+    fn has(&self, name: &str) -> bool;
+}
+
+struct GgufSource<'a> {
+    content: &'a Content,
+    reader: File,
+    path: std::path::PathBuf,
+    device: Device,
+}
+
+impl WeightSource for GgufSource<'_> {
+    fn get(&mut self, name: &str) -> Result<Weight> {
+        self.content
+            .tensor(&mut self.reader, name, &self.device)
+            .map(|t| Weight::Quant(Arc::new(t)))
+            .map_err(|e| Error::Gguf {
+                path: self.path.clone(),
+                message: format!("tensor {name}: {e}"),
+            })
+    }
+    fn has(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+}
+
+struct SafetensorsSource {
+    tensors: std::collections::HashMap<String, Tensor>,
+    dir: std::path::PathBuf,
+}
+
+/// The Hugging Face name of a GGUF tensor name.
+fn hf_name(gguf: &str) -> String {
+    fn map(s: &str) -> &str {
+        match s {
+            "attn_norm.weight" => "input_layernorm.weight",
+            "attn_q.weight" => "self_attn.q_proj.weight",
+            "attn_k.weight" => "self_attn.k_proj.weight",
+            "attn_v.weight" => "self_attn.v_proj.weight",
+            "attn_q.bias" => "self_attn.q_proj.bias",
+            "attn_k.bias" => "self_attn.k_proj.bias",
+            "attn_v.bias" => "self_attn.v_proj.bias",
+            "attn_output.weight" => "self_attn.o_proj.weight",
+            "attn_q_norm.weight" => "self_attn.q_norm.weight",
+            "attn_k_norm.weight" => "self_attn.k_norm.weight",
+            "ffn_norm.weight" => "post_attention_layernorm.weight",
+            "ffn_gate.weight" => "mlp.gate_proj.weight",
+            "ffn_up.weight" => "mlp.up_proj.weight",
+            "ffn_down.weight" => "mlp.down_proj.weight",
+            other => other,
+        }
+    }
+    match gguf {
+        "token_embd.weight" => "model.embed_tokens.weight".into(),
+        "output_norm.weight" => "model.norm.weight".into(),
+        "output.weight" => "lm_head.weight".into(),
+        _ => match gguf.strip_prefix("blk.").and_then(|r| r.split_once('.')) {
+            Some((i, rest)) => format!("model.layers.{i}.{}", map(rest)),
+            None => gguf.into(),
+        },
+    }
+}
+
+impl WeightSource for SafetensorsSource {
+    fn get(&mut self, name: &str) -> Result<Weight> {
+        let hf = hf_name(name);
+        self.tensors
+            .get(&hf)
+            .cloned()
+            .map(Weight::Dense)
+            .ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "{}: no tensor {hf} in the safetensors files",
+                    self.dir.display()
+                ))
+            })
+    }
+    fn has(&self, name: &str) -> bool {
+        self.tensors.contains_key(&hf_name(name))
+    }
+}
+
+/// Hyper-parameters from a Hugging Face `config.json`.
+fn info_from_config(dir: &Path) -> Result<ModelInfo> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let c: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Unsupported(format!("{}: {e}", path.display())))?;
+    let arch = c["model_type"].as_str().unwrap_or_default().to_owned();
+    if !matches!(arch.as_str(), "llama" | "qwen2" | "qwen3") {
+        return Err(Error::Unsupported(format!(
+            "{}: model_type '{arch}' is not supported (llama, qwen2, qwen3 are)",
+            path.display()
+        )));
+    }
+    let need = |k: &str| {
+        c[k].as_u64()
+            .map(|v| v as usize)
+            .ok_or_else(|| Error::Unsupported(format!("{}: missing {k}", path.display())))
+    };
+    let heads = need("num_attention_heads")?;
+    let hidden = need("hidden_size")?;
+    Ok(ModelInfo {
+        architecture: arch,
+        name: c["_name_or_path"].as_str().map(str::to_owned),
+        layers: need("num_hidden_layers")?,
+        hidden,
+        feed_forward: need("intermediate_size")?,
+        heads,
+        kv_heads: c["num_key_value_heads"]
+            .as_u64()
+            .map_or(heads, |v| v as usize),
+        head_dim: c["head_dim"]
+            .as_u64()
+            .map_or(hidden / heads, |v| v as usize),
+        context_length: c["max_position_embeddings"]
+            .as_u64()
+            .map_or(2048, |v| v as usize),
+        rope_base: c["rope_theta"].as_f64().unwrap_or(10_000.0),
+        rms_eps: c["rms_norm_eps"].as_f64().unwrap_or(1e-6),
+        vocab: need("vocab_size")?,
+        quantizations: Vec::new(),
+    })
 }
 
 /// Query rows per attention chunk: each chunk sees only the keys it may attend to, so
