@@ -8,11 +8,12 @@
 //!
 //! What is here so far: the [`Backend`] trait; [`LlmJudge`] (any backend plus a prompt
 //! template implements the judges of `rerank-core`); the candle decoder and
-//! [`candle::CandleBackend`] for GGUF models of the llama / qwen2 / qwen3 family; the
-//! [`registry`] of pinned small models and `fetch`; model [`source`] resolution
-//! (files, folders, known names, the Hugging Face cache); and [`gguf`] reading
-//! (hyper-parameters, the tokenizer built from the file's own vocabulary, the chat
-//! template). Not yet: safetensors weights, the speed work, the HTTP backend.
+//! [`candle::CandleBackend`] for the llama / qwen2 / qwen3 family, from GGUF files or
+//! Hugging Face safetensors folders; the [`registry`] of pinned small models and
+//! `fetch`; model [`source`] resolution (files, folders, known names, the Hugging Face
+//! cache); and [`gguf`] reading (hyper-parameters, the tokenizer built from the file's
+//! own vocabulary, the chat template). Not yet: decoding as fast as llama.cpp, gemma3,
+//! and the HTTP backend (its own issue).
 //!
 //! Depends on `rerank-core` and `rerank-prompt`.
 #![forbid(unsafe_code)]
