@@ -67,7 +67,12 @@ pub(crate) fn evaluate_run_file(ev: &Evaluator, qrels: &Qrels, path: &Path) -> R
                 }
             }
         }
-        unreachable!("the reading thread always ends with Done or an error")
+        // The reading thread ends with Done or an error; it can only stop without
+        // either by a bug, which is reported rather than panicking here.
+        Err(Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("the reading thread stopped without finishing the file"),
+        })
     })?;
     match outcome {
         Some(e) => Ok(e),

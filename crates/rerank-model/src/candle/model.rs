@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Module, Tensor};
 
 use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
 use crate::error::{Error, Result};
@@ -702,9 +702,4 @@ pub fn load(path: &Path, device: &Device) -> Result<(GgufFile, Decoder)> {
     let file = GgufFile::open(path)?;
     let decoder = Decoder::from_gguf(&file, device)?;
     Ok((file, decoder))
-}
-
-#[allow(dead_code)]
-fn argmax(t: &Tensor) -> candle_core::Result<u32> {
-    t.argmax(D::Minus1)?.to_scalar::<u32>()
 }
