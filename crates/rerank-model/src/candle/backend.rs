@@ -52,19 +52,7 @@ impl CandleBackend {
         if let Some(Ok(id)) = file.get("tokenizer.ggml.eos_token_id").map(|v| v.to_u32()) {
             eog.push(id);
         }
-        for special in [
-            "<|im_end|>",
-            "<|endoftext|>",
-            "<|eot_id|>",
-            "<end_of_turn>",
-            "<|end|>",
-        ] {
-            if let Some(id) = tokenizer.token_to_id(special) {
-                if !eog.contains(&id) {
-                    eog.push(id);
-                }
-            }
-        }
+        add_end_of_turn_tokens(&tokenizer, &[], &mut eog);
         let name = file
             .get("general.name")
             .and_then(|v| v.to_string().ok().cloned())
@@ -123,20 +111,7 @@ impl CandleBackend {
                 }
             }
         }
-        for special in [
-            "<|im_end|>",
-            "<|endoftext|>",
-            "<|eot_id|>",
-            "<end_of_turn>",
-            "<|end|>",
-            "</s>",
-        ] {
-            if let Some(id) = tokenizer.token_to_id(special) {
-                if !eog.contains(&id) {
-                    eog.push(id);
-                }
-            }
-        }
+        add_end_of_turn_tokens(&tokenizer, &["</s>"], &mut eog);
         let name = dir
             .file_name()
             .map_or("model".into(), |s| s.to_string_lossy().into_owned());
@@ -199,6 +174,25 @@ impl CandleBackend {
             )));
         }
         Ok(ids)
+    }
+}
+
+/// Adds the ids of the end-of-turn and end-of-text tokens the vocabulary has (the
+/// tokens chat models end an answer with), and of `extra` ones, to `eog`.
+fn add_end_of_turn_tokens(tokenizer: &tokenizers::Tokenizer, extra: &[&str], eog: &mut Vec<u32>) {
+    let common = [
+        "<|im_end|>",
+        "<|endoftext|>",
+        "<|eot_id|>",
+        "<end_of_turn>",
+        "<|end|>",
+    ];
+    for special in common.iter().chain(extra) {
+        if let Some(id) = tokenizer.token_to_id(special) {
+            if !eog.contains(&id) {
+                eog.push(id);
+            }
+        }
     }
 }
 
