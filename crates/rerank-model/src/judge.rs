@@ -100,8 +100,8 @@ impl<B: Backend> LlmJudge<B> {
         ))
     }
 
-    /// Generates for every request that could be prompted; `None` marks those that
-    /// could not (their error is in the second vector).
+    /// Generates for every request, in order; a request whose prompt could not be
+    /// built, or whose generation failed, gets its error.
     fn ask(
         &mut self,
         requests: &[JudgeRequest<'_>],
@@ -131,6 +131,17 @@ impl<B: Backend> LlmJudge<B> {
     }
 }
 
+/// The same error for every request.
+fn fail_all<T>(
+    requests: &[JudgeRequest<'_>],
+    message: String,
+) -> Vec<std::result::Result<T, JudgeError>> {
+    requests
+        .iter()
+        .map(|_| Err(JudgeError::new(message.clone())))
+        .collect()
+}
+
 fn record(
     g: &crate::backend::Generation,
     reasoning: Option<String>,
@@ -153,15 +164,10 @@ impl<B: Backend> ListwiseJudge for LlmJudge<B> {
         requests: &[JudgeRequest<'_>],
     ) -> Vec<std::result::Result<ListwiseAnswer, JudgeError>> {
         if self.template.kind != TemplateKind::Listwise {
-            return requests
-                .iter()
-                .map(|_| {
-                    Err(JudgeError::new(format!(
-                        "template '{}' is setwise",
-                        self.template.name
-                    )))
-                })
-                .collect();
+            return fail_all(
+                requests,
+                format!("template '{}' is setwise", self.template.name),
+            );
         }
         let answers = self.ask(requests);
         answers
@@ -189,15 +195,13 @@ impl<B: Backend> SetwiseJudge for LlmJudge<B> {
             .clone()
             .filter(|_| self.template.kind == TemplateKind::Setwise)
         else {
-            return requests
-                .iter()
-                .map(|_| {
-                    Err(JudgeError::new(format!(
-                        "template '{}' is not a setwise template with an answer pattern",
-                        self.template.name
-                    )))
-                })
-                .collect();
+            return fail_all(
+                requests,
+                format!(
+                    "template '{}' is not a setwise template with an answer pattern",
+                    self.template.name
+                ),
+            );
         };
         let answers = self.ask(requests);
         answers

@@ -52,7 +52,6 @@ impl CandleBackend {
         if let Some(Ok(id)) = file.get("tokenizer.ggml.eos_token_id").map(|v| v.to_u32()) {
             eog.push(id);
         }
-        add_end_of_turn_tokens(&tokenizer, &[], &mut eog);
         let name = file
             .get("general.name")
             .and_then(|v| v.to_string().ok().cloned())
@@ -61,14 +60,7 @@ impl CandleBackend {
                     .file_stem()
                     .map_or("model".into(), |s| s.to_string_lossy().into_owned())
             });
-        Ok(CandleBackend {
-            name,
-            decoder,
-            tokenizer,
-            chat,
-            eog,
-            share_prefix: true,
-        })
+        Ok(Self::assemble(name, decoder, tokenizer, chat, eog, &[]))
     }
 
     /// Loads any [`ModelSource`]: a GGUF file, or a Hugging Face folder
@@ -111,18 +103,38 @@ impl CandleBackend {
                 }
             }
         }
-        add_end_of_turn_tokens(&tokenizer, &["</s>"], &mut eog);
         let name = dir
             .file_name()
             .map_or("model".into(), |s| s.to_string_lossy().into_owned());
-        Ok(CandleBackend {
+        Ok(Self::assemble(
+            name,
+            decoder,
+            tokenizer,
+            chat,
+            eog,
+            &["</s>"],
+        ))
+    }
+
+    /// The backend from its parts; `eog` holds the model's declared end-of-sequence
+    /// ids, to which the vocabulary's end-of-turn tokens (and `extra_eog`) are added.
+    fn assemble(
+        name: String,
+        decoder: Decoder,
+        tokenizer: tokenizers::Tokenizer,
+        chat: Option<ChatTemplate>,
+        mut eog: Vec<u32>,
+        extra_eog: &[&str],
+    ) -> CandleBackend {
+        add_end_of_turn_tokens(&tokenizer, extra_eog, &mut eog);
+        CandleBackend {
             name,
             decoder,
             tokenizer,
             chat,
             eog,
             share_prefix: true,
-        })
+        }
     }
 
     /// The decoder.
@@ -414,7 +426,12 @@ impl CandleBackend {
                 a.generated.push(t);
                 if let Some(stop) = (!a.params.stop.is_empty())
                     .then(|| {
-                        let text = self.decode(&a.generated);
+                        // A stop string completed by this token lies within its last
+                        // `len + 1` tokens (every token is at least one byte): decode
+                        // only those, not the whole text at every step.
+                        let longest = a.params.stop.iter().map(|s| s.len()).max().unwrap_or(0);
+                        let tail = a.generated.len().saturating_sub(longest + 2);
+                        let text = self.decode(&a.generated[tail..]);
                         a.params
                             .stop
                             .iter()
