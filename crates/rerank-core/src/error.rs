@@ -1,11 +1,31 @@
 //! The crate's error type.
 
+use std::path::PathBuf;
+
 /// Errors of `rerank-core`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A ranking algorithm's configuration cannot work.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A topics or corpus file is malformed.
+    #[error("{}:{line}: {message}", path.display())]
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// Line number, from 1.
+        line: u64,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

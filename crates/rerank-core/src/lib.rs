@@ -10,6 +10,7 @@
 //!   heapsort and bubblesort (Rank-R1), driven for many queries at once by
 //!   [`rerank_listwise`] and [`rerank_setwise`], which batch ready requests across
 //!   queries;
+//! - [`data`]: topics and corpora from TREC, TSV and JSON lines files;
 //! - [`oracle`] judges that answer from relevance labels, for upper bounds and tests.
 //!
 //! When a judge call fails or its answer is unusable, the window (or set) keeps its
@@ -21,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod bubblesort;
+pub mod data;
 mod driver;
 mod error;
 mod heapsort;
