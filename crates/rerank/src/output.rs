@@ -288,3 +288,87 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     }
     std::fs::rename(&tmp, path).map_err(io(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rerank_core::{candidates_from_docs, Document};
+
+    fn ranking(q: &str, n: usize) -> Ranking {
+        Ranking {
+            query_id: q.into(),
+            candidates: candidates_from_docs((0..n).map(|i| Document::new(format!("d{i}"), "t"))),
+            calls: Vec::new(),
+        }
+    }
+
+    fn lines(p: &Path) -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn resumes_and_drops_what_a_crash_left_half_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("out/x.run");
+        let trace = dir.path().join("out/x.trace");
+        let cfg = serde_json::json!({"model": "m", "top": 20});
+        let mut out = RunOutput::open(&run, Some(&trace), &cfg, "tag", false).unwrap();
+        out.write(&ranking("q1", 3)).unwrap();
+        out.write(&ranking("q2", 2)).unwrap();
+        drop(out);
+        assert_eq!(lines(&run)[0], "q1 Q0 d0 1 3 tag");
+        // A crash while writing q3: run lines on disk, some cut off, no progress line;
+        // and a cut-off progress line.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&run)
+            .unwrap()
+            .write_all(b"q3 Q0 d0 1 3 tag\nq3 Q0 d1 2")
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(progress_path(&run))
+            .unwrap()
+            .write_all(b"{\"qid\":\"q3\",\"sec")
+            .unwrap();
+        let mut out = RunOutput::open(&run, Some(&trace), &cfg, "tag", false).unwrap();
+        assert!(out.is_done("q1") && out.is_done("q2") && !out.is_done("q3"));
+        assert_eq!(out.finished().len(), 2);
+        assert_eq!(lines(&run).len(), 5);
+        out.write(&ranking("q3", 1)).unwrap();
+        drop(out);
+        assert_eq!(lines(&run).len(), 6);
+        assert_eq!(RunOutput::read_progress(&run).unwrap().len(), 3);
+        // A different configuration is refused and says what changed.
+        let other = serde_json::json!({"model": "m", "top": 30});
+        let e = RunOutput::open(&run, Some(&trace), &other, "tag", false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("top: 20 -> 30") && e.contains("--overwrite"),
+            "{e}"
+        );
+        // Overwriting starts over.
+        let out = RunOutput::open(&run, Some(&trace), &other, "tag", true).unwrap();
+        assert_eq!(out.done_count(), 0);
+        assert!(lines(&run).is_empty());
+    }
+
+    #[test]
+    fn refuses_to_clobber_a_foreign_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("bm25.run");
+        std::fs::write(&run, "1 Q0 d 1 1 x\n").unwrap();
+        let e = RunOutput::open(&run, None, &serde_json::json!({}), "t", false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("not written by a resumable rerank run"), "{e}");
+        assert_eq!(lines(&run).len(), 1);
+    }
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""The end-to-end table on the full Vaswani collection (93 queries).
+
+BM25 (tantivy) retrieves the top 100; each method reranks the top 20 with each model;
+every run is evaluated with `rerank eval` (trec_eval-identical). Prints a Markdown table:
+nDCG@10, MAP@100, seconds per query, prompt and completion tokens per query, and the
+share of model calls whose answer was not cleanly parsed (and of those that fell back
+to the input order).
+
+Runs are resumable: run the script again and each configuration carries on where it
+stopped (results live in --out). A configuration that is not finished is reported with
+the number of queries done, and BM25 is then evaluated on the same queries.
+
+    python3 bench/vaswani_e2e.py                       # everything (hours on 2 cores)
+    python3 bench/vaswani_e2e.py --models smollm2-135m --methods rearank
+    python3 bench/vaswani_e2e.py --report-only         # the table from what is done
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "data", "vaswani")
+TOPICS = os.path.join(DATA, "query-text.trec")
+CORPUS = os.path.join(DATA, "doc-text.trec")
+QRELS = os.path.join(DATA, "qrels")
+BIN = os.path.join(ROOT, "target", "release", "rerank")
+
+
+def sh(*args, **kw):
+    print("+", " ".join(args), file=sys.stderr, flush=True)
+    return subprocess.run(args, check=True, **kw)
+
+
+def evaluate(run_path, qids=None):
+    """Mean nDCG@10 and MAP@100 over the run's queries (or over `qids`)."""
+    path = run_path
+    if qids is not None:
+        fd, path = tempfile.mkstemp(suffix=".run")
+        with os.fdopen(fd, "w") as out, open(run_path) as f:
+            for line in f:
+                if line.split(maxsplit=1)[0] in qids:
+                    out.write(line)
+    res = subprocess.run([BIN, "eval", "-m", "ndcg_cut.10", "-m", "map_cut.100", QRELS, path],
+                         check=True, capture_output=True, text=True).stdout
+    if qids is not None:
+        os.unlink(path)
+    vals = {}
+    for line in res.splitlines():
+        name, _, value = line.split()
+        vals[name] = float(value)
+    return vals["ndcg_cut_10"], vals["map_cut_100"]
+
+
+def summarise(run_path):
+    progress = [json.loads(l) for l in open(run_path + ".progress").read().splitlines()[1:] if l.strip()]
+    calls = [json.loads(l) for l in open(run_path + ".trace.jsonl") if l.strip()]
+    n = len(progress)
+    not_ok = sum(1 for c in calls if not c["applied"] or (c.get("parse") or {}).get("outcome") != "ok")
+    fell_back = sum(1 for c in calls if not c["applied"])
+    return {
+        "queries": n,
+        "qids": {p["qid"] for p in progress},
+        "sec": sum(p["seconds"] for p in progress) / max(n, 1),
+        "prompt": sum(c.get("prompt_tokens", 0) for c in calls) / max(n, 1),
+        "completion": sum(c.get("completion_tokens", 0) for c in calls) / max(n, 1),
+        "calls": len(calls) / max(n, 1),
+        "not_ok": not_ok / max(len(calls), 1),
+        "fell_back": fell_back / max(len(calls), 1),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="smollm2-135m,qwen2.5-0.5b")
+    ap.add_argument("--methods", default="rearank,rankgpt,rank-r1")
+    ap.add_argument("--top", type=int, default=20)
+    ap.add_argument("--max-new-tokens", type=int, default=1024)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--out", default=os.path.join(ROOT, "target", "vaswani-e2e"))
+    ap.add_argument("--report-only", action="store_true", help="do not run anything; report what is done")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    if not args.report_only:
+        sh("cargo", "build", "--release", "-q", "-p", "rerank-cli", cwd=ROOT)
+    bm25 = os.path.join(args.out, "bm25.run")
+    if not os.path.exists(bm25):
+        sh(BIN, "retrieve", "--corpus", CORPUS, "--topics", TOPICS, "-k", "100", "-o", bm25)
+    configs = [(m, meth) for m in args.models.split(",") for meth in args.methods.split(",")]
+    if not args.report_only:
+        for model, method in configs:
+            sh(BIN, "fetch-model", model)
+            sh(BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
+               "--model", model, "--method", method, "--top", str(args.top),
+               "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
+               "-o", os.path.join(args.out, model, method + ".run"))
+    b_ndcg, b_map = evaluate(bm25)
+    print(f"Vaswani, 93 queries; BM25 top 100, the top {args.top} reranked; greedy decoding, "
+          f"at most {args.max_new_tokens} new tokens per call; 2 threads (CPU).\n")
+    print("| run | queries | nDCG@10 | MAP@100 | s/query | model calls/query | prompt tok/query | completion tok/query | not cleanly parsed | fell back |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| BM25 (tantivy) | 93 | {b_ndcg:.4f} | {b_map:.4f} | | | | | | |")
+    for model, method in configs:
+        run = os.path.join(args.out, model, method + ".run")
+        if not os.path.exists(run + ".progress"):
+            print(f"| {model} {method} | not run | | | | | | | | |")
+            continue
+        s = summarise(run)
+        ndcg, mapv = evaluate(run)
+        partial = ""
+        if s["queries"] < 93:
+            bn, bm = evaluate(bm25, s["qids"])
+            partial = f" (BM25 on these: {bn:.4f} / {bm:.4f})"
+        print(f"| {model} {method} | {s['queries']}{partial} | {ndcg:.4f} | {mapv:.4f} | {s['sec']:.1f} | "
+              f"{s['calls']:.1f} | {s['prompt']:.0f} | {s['completion']:.0f} | {100 * s['not_ok']:.0f}% | "
+              f"{100 * s['fell_back']:.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
