@@ -60,7 +60,8 @@ def summarise(run_path):
     calls = [json.loads(l) for l in open(run_path + ".trace.jsonl") if l.strip()]
     n = len(progress)
     not_ok = sum(1 for c in calls if not c["applied"] or (c.get("parse") or {}).get("outcome") != "ok")
-    fell_back = sum(1 for c in calls if not c["applied"])
+    fell_back = sum(1 for c in calls
+                    if not c["applied"] or (c.get("parse") or {}).get("outcome") == "empty")
     return {
         "queries": n,
         "qids": {p["qid"] for p in progress},

@@ -186,6 +186,13 @@ impl Machine for SlidingState {
                 &self.ranking,
             );
             match slot.answer {
+                Ok(a)
+                    if a.record.parse.as_ref().map(|p| p.outcome)
+                        == Some(crate::trace::ParseOutcome::Empty) =>
+                {
+                    trace.error = Some("no usable answer; window kept".into());
+                    trace.record = a.record;
+                }
                 Ok(a) if is_permutation(&a.order, range.len()) => {
                     let window: Vec<Candidate> = a
                         .order

@@ -312,3 +312,47 @@ proptest! {
         assert_permutation(&out[0], n);
     }
 }
+
+/// A judge whose every answer was unreadable: the parser's identity order, marked
+/// `Empty`.
+struct Unreadable;
+
+impl rerank_core::ListwiseJudge for Unreadable {
+    fn rank_windows(
+        &mut self,
+        requests: &[rerank_core::JudgeRequest<'_>],
+    ) -> Vec<Result<rerank_core::ListwiseAnswer, rerank_core::JudgeError>> {
+        requests
+            .iter()
+            .map(|r| {
+                let mut report =
+                    rerank_core::ParseReport::ok(rerank_core::AnswerSource::Whole);
+                report.outcome = rerank_core::ParseOutcome::Empty;
+                Ok(rerank_core::ListwiseAnswer {
+                    order: (0..r.candidates.len()).collect(),
+                    record: rerank_core::CallRecord {
+                        parse: Some(report),
+                        ..Default::default()
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn an_unreadable_answer_is_a_fallback() {
+    let q = Query::new("q", "query");
+    let out = rerank_listwise(
+        &mut Unreadable,
+        &SlidingWindow::default(),
+        vec![(q, candidates(30))],
+        &DriverOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(out[0].calls.len(), 3);
+    assert_eq!(out[0].fallbacks(), 3);
+    assert!(out[0].calls.iter().all(|c| c.error.as_deref() == Some("no usable answer; window kept")));
+    assert_permutation(&out[0], 30);
+}
