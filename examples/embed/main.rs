@@ -7,7 +7,9 @@ use rerank::{Method, Reranker};
 fn main() -> anyhow::Result<()> {
     // A known model name (installed with `rerank fetch-model`), a GGUF file or a
     // safetensors folder.
-    let model = std::env::args().nth(1).unwrap_or_else(|| "smollm2-135m".into());
+    let model = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "smollm2-135m".into());
     let mut reranker = Reranker::builder()
         .model(model)
         .method(Method::Rearank)
@@ -27,7 +29,11 @@ fn main() -> anyhow::Result<()> {
     for call in &ranking.calls {
         let reasoning = call.record.reasoning.as_deref().unwrap_or("(none)");
         println!("reasoning: {}", reasoning.trim());
-        println!("parsed: {:?}, applied: {}", call.record.parse.as_ref().map(|p| p.outcome), call.applied);
+        println!(
+            "parsed: {:?}, applied: {}",
+            call.record.parse.as_ref().map(|p| p.outcome),
+            call.applied
+        );
     }
     Ok(())
 }

@@ -72,7 +72,9 @@ pub fn run(mut args: DemoArgs) -> Result<()> {
     if args.model.max_new_tokens == 1024 {
         args.model.max_new_tokens = 256;
     }
-    ensure_model(&args.model.model)?;
+    if args.model.backend == "candle" {
+        ensure_model(&args.model.model)?;
+    }
     let src = Path::new("data/vaswani");
     let corpus = Corpus::parse(DOCS, &src.join("doc-text.trec"))?;
     let topics = parse_topics(std::str::from_utf8(TOPICS)?, &src.join("query-text.trec"))?;
@@ -182,12 +184,11 @@ fn print_query(
         .unwrap_or_default();
     writeln!(
         out,
-        "  {:<44}  {}",
-        "BM25 top 10", "reranked top 10   (✓ = judged relevant)"
+        "  {:<44}  reranked top 10   (✓ = judged relevant)",
+        "BM25 top 10"
     )?;
-    for i in 0..10.min(bm25.len()) {
-        let a = bm25[i];
-        let b = r.candidates[i].id();
+    for (i, (&a, b)) in bm25.iter().zip(&r.candidates).take(10).enumerate() {
+        let b = b.id();
         let text = |d: &str| {
             clip(
                 &corpus.get(d).map(|d| d.text.clone()).unwrap_or_default(),

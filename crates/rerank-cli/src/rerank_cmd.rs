@@ -12,15 +12,54 @@ use rerank::{candidates_from_run, Method, MethodParams, Reranker};
 use rerank_core::data::{read_topics, Corpus};
 use rerank_core::{ParseOutcome, Ranking};
 use rerank_eval::Run;
+use rerank_model::candle::CandleBackend;
+use rerank_model::http::{HttpBackend, HttpConfig};
+use rerank_model::{AnyBackend, ModelSource};
 use rerank_prompt::Template;
 
 /// How the model is chosen and run (shared with `demo`).
 #[derive(Args, Clone, Debug)]
 pub struct ModelArgs {
-    /// A known model name (see `rerank fetch-model --list`), a GGUF file, a safetensors
-    /// folder, or a Hugging Face repo id in the local hub cache
+    /// candle: this process runs the model; http: an OpenAI-compatible server does
+    /// (vLLM, SGLang, llama.cpp's server, Ollama)
+    #[arg(long, default_value = "candle", value_parser = ["candle", "http"])]
+    pub backend: String,
+
+    /// candle: a known model name (see `rerank fetch-model --list`), a GGUF file, a
+    /// safetensors folder, or a Hugging Face repo id in the local hub cache.
+    /// http: the model name the server serves
     #[arg(long, default_value = rerank_model::DEFAULT_MODEL)]
     pub model: String,
+
+    /// http: the server's base URL, with /v1
+    #[arg(long, default_value = "http://127.0.0.1:8000/v1")]
+    pub base_url: String,
+
+    /// http: environment variable holding the API key (sent as a bearer token)
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    pub api_key_env: String,
+
+    /// http: requests in flight at once
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+
+    /// http: seconds before one attempt of a request is abandoned
+    #[arg(long, default_value_t = 600.0)]
+    pub timeout: f64,
+
+    /// http: retries of a failed request (connection errors, timeouts, 429, 5xx, bad bodies)
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+
+    /// http: extra JSON fields for every request body, for server-specific settings
+    /// (llama-cpp-python's server: '{"repeat_penalty": 1.0}' for plain greedy decoding)
+    #[arg(long, value_name = "JSON")]
+    pub extra_body: Option<String>,
+
+    /// http: the served model's tokenizer for passage truncation (a known model name,
+    /// GGUF file or safetensors folder); without it, tokens are estimated from characters
+    #[arg(long)]
+    pub tokenizer: Option<String>,
 
     /// Where to run the model: cpu, cuda, cuda:N or metal (GPU builds need the
     /// `cuda` / `metal` feature)
@@ -152,9 +191,52 @@ pub fn parse_device(spec: &str) -> Result<candle_core::Device> {
     Ok(d)
 }
 
+fn load_tokenizer(spec: &str) -> Result<tokenizers::Tokenizer> {
+    Ok(match ModelSource::resolve(spec)? {
+        ModelSource::Gguf(p) => rerank_model::GgufFile::open(&p)?.tokenizer()?,
+        ModelSource::Safetensors(d) => {
+            tokenizers::Tokenizer::from_file(d.join("tokenizer.json"))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", d.join("tokenizer.json").display()))?
+        }
+    })
+}
+
+/// The backend the arguments describe.
+pub fn build_backend(m: &ModelArgs) -> Result<AnyBackend> {
+    match m.backend.as_str() {
+        "http" => {
+            let mut config =
+                HttpConfig::new(&m.base_url, &m.model).api_key_from_env(&m.api_key_env);
+            config.concurrency = m.concurrency;
+            config.timeout = std::time::Duration::from_secs_f64(m.timeout.max(0.001));
+            config.retry.max_retries = m.retries;
+            if let Some(extra) = &m.extra_body {
+                let v: serde_json::Value = serde_json::from_str(extra)
+                    .with_context(|| format!("--extra-body is not valid JSON: {extra}"))?;
+                let serde_json::Value::Object(map) = v else {
+                    bail!("--extra-body must be a JSON object, like '{{\"repeat_penalty\": 1.0}}'");
+                };
+                config.extra_body = map;
+            }
+            let mut b = HttpBackend::new(config)?;
+            if let Some(t) = &m.tokenizer {
+                b = b.with_tokenizer(load_tokenizer(t)?);
+            }
+            Ok(b.into())
+        }
+        _ => {
+            let source = ModelSource::resolve(&m.model)?;
+            Ok(CandleBackend::load(&source, &parse_device(&m.device)?)?.into())
+        }
+    }
+}
+
 /// The reranker the arguments describe, and a description of everything that
 /// determines its results (for resuming).
-pub fn build_reranker(m: &ModelArgs, a: &MethodArgs) -> Result<(Reranker, serde_json::Value)> {
+pub fn build_reranker(
+    m: &ModelArgs,
+    a: &MethodArgs,
+) -> Result<(Reranker<AnyBackend>, serde_json::Value)> {
     let method: Method = a.method.parse()?;
     let params = MethodParams {
         top: a.top,
@@ -164,13 +246,17 @@ pub fn build_reranker(m: &ModelArgs, a: &MethodArgs) -> Result<(Reranker, serde_
         num_child: a.num_child,
         k: a.k,
     };
+    let batch = if m.backend == "http" {
+        m.batch.max(m.concurrency)
+    } else {
+        m.batch
+    };
     let mut builder = Reranker::builder()
-        .model(m.model.clone())
-        .device(parse_device(&m.device)?)
+        .backend(build_backend(m)?)
         .method(method)
         .params(params)
         .max_new_tokens(m.max_new_tokens)
-        .batch_size(m.batch)
+        .batch_size(batch)
         .sampling(rerank_model::SamplingParams {
             max_new_tokens: m.max_new_tokens,
             temperature: m.temperature,
@@ -186,6 +272,8 @@ pub fn build_reranker(m: &ModelArgs, a: &MethodArgs) -> Result<(Reranker, serde_
     }
     let reranker = builder.build()?;
     let config = serde_json::json!({
+        "backend": m.backend,
+        "extra_body": m.extra_body,
         "model": m.model,
         "method": method.name(),
         "prompt": prompt,
@@ -274,7 +362,11 @@ pub fn run(args: RerankArgs) -> Result<()> {
             args.run.display()
         );
     }
-    eprintln!("loading {}", args.model.model);
+    if args.model.backend == "http" {
+        eprintln!("using {} at {}", args.model.model, args.model.base_url);
+    } else {
+        eprintln!("loading {}", args.model.model);
+    }
     let (mut reranker, mut config) = build_reranker(&args.model, &args.method)?;
     config["run"] = serde_json::json!(args.run);
     config["topics"] = serde_json::json!(args.topics);

@@ -325,8 +325,7 @@ impl rerank_core::ListwiseJudge for Unreadable {
         requests
             .iter()
             .map(|r| {
-                let mut report =
-                    rerank_core::ParseReport::ok(rerank_core::AnswerSource::Whole);
+                let mut report = rerank_core::ParseReport::ok(rerank_core::AnswerSource::Whole);
                 report.outcome = rerank_core::ParseOutcome::Empty;
                 Ok(rerank_core::ListwiseAnswer {
                     order: (0..r.candidates.len()).collect(),
@@ -353,6 +352,9 @@ fn an_unreadable_answer_is_a_fallback() {
     .unwrap();
     assert_eq!(out[0].calls.len(), 3);
     assert_eq!(out[0].fallbacks(), 3);
-    assert!(out[0].calls.iter().all(|c| c.error.as_deref() == Some("no usable answer; window kept")));
+    assert!(out[0]
+        .calls
+        .iter()
+        .all(|c| c.error.as_deref() == Some("no usable answer; window kept")));
     assert_permutation(&out[0], 30);
 }

@@ -65,6 +65,16 @@ pub enum Error {
     /// A Hugging Face cache lookup failed.
     #[error("{0}")]
     Hub(String),
+    /// An HTTP request failed for good (after its retries).
+    #[error("{url}: {message} (after {attempts} attempt{})", if *attempts == 1 { "" } else { "s" })]
+    Http {
+        /// The endpoint.
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        message: String,
+    },
     /// A prompt error.
     #[error(transparent)]
     Prompt(#[from] rerank_prompt::Error),

@@ -12,21 +12,25 @@
 //! Hugging Face safetensors folders; the [`registry`] of pinned small models and
 //! `fetch`; model [`source`] resolution (files, folders, known names, the Hugging Face
 //! cache); and [`gguf`] reading (hyper-parameters, the tokenizer built from the file's
-//! own vocabulary, the chat template). Not yet: decoding as fast as llama.cpp, gemma3,
-//! and the HTTP backend (its own issue).
+//! own vocabulary, the chat template); the OpenAI-compatible [`http::HttpBackend`]
+//! (concurrent requests, timeouts, retries); and [`AnyBackend`], either of them
+//! chosen at run time. Not yet: decoding as fast as llama.cpp, gemma3.
 //!
 //! Depends on `rerank-core` and `rerank-prompt`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod any;
 pub mod backend;
 pub mod candle;
 mod error;
 pub mod gguf;
+pub mod http;
 mod judge;
 pub mod registry;
 pub mod source;
 
+pub use any::AnyBackend;
 pub use backend::{
     Backend, BackendInfo, FinishReason, Generation, GenerationRequest, LogprobRequest, Prompt,
     SamplingParams,

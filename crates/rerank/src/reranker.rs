@@ -289,7 +289,6 @@ impl<B: Backend> Reranker<B> {
                 rerank_setwise(&mut self.judge, s, heads, &self.driver, &mut done)?
             }
         };
-        drop(done);
         Ok(rankings.iter().map(finish).collect())
     }
 
