@@ -17,6 +17,10 @@ pub struct FetchArgs {
     /// List the known models and where they would be installed
     #[arg(long)]
     pub list: bool,
+
+    /// Print the installed file's path on standard output (for scripts)
+    #[arg(long)]
+    pub print_path: bool,
 }
 
 pub fn run(args: FetchArgs) -> Result<()> {
@@ -46,6 +50,9 @@ pub fn run(args: FetchArgs) -> Result<()> {
             registry::known_names()
         );
     };
-    registry::fetch(model, |line| eprintln!("{line}"))?;
+    let path = registry::fetch(model, |line| eprintln!("{line}"))?;
+    if args.print_path {
+        println!("{}", path.display());
+    }
     Ok(())
 }
