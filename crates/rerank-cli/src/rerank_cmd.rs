@@ -12,7 +12,7 @@ use rerank::{candidates_from_run, Method, MethodParams, Reranker};
 use rerank_core::data::{read_topics, Corpus};
 use rerank_core::{ParseOutcome, Ranking};
 use rerank_eval::Run;
-use rerank_model::candle::CandleBackend;
+use rerank_model::candle::{CandleBackend, Weights};
 use rerank_model::http::{HttpBackend, HttpConfig};
 use rerank_model::{AnyBackend, ModelSource};
 use rerank_prompt::Template;
@@ -65,6 +65,11 @@ pub struct ModelArgs {
     /// `cuda` / `metal` feature)
     #[arg(long, default_value = "cpu")]
     pub device: String,
+
+    /// candle: how GGUF weights are held: quantized (small), dense (f32: exact and much
+    /// faster for batches), or auto (dense when the f32 copy fits in 4 GiB)
+    #[arg(long, default_value = "auto", value_parser = ["auto", "quantized", "dense"])]
+    pub weights: String,
 
     /// Most tokens generated per model call (reasoning included)
     #[arg(long, default_value_t = 1024)]
@@ -226,7 +231,12 @@ pub fn build_backend(m: &ModelArgs) -> Result<AnyBackend> {
         }
         _ => {
             let source = ModelSource::resolve(&m.model)?;
-            Ok(CandleBackend::load(&source, &parse_device(&m.device)?)?.into())
+            let weights = match m.weights.as_str() {
+                "quantized" => Weights::Quantized,
+                "dense" => Weights::Dense,
+                _ => Weights::Auto,
+            };
+            Ok(CandleBackend::load_with(&source, &parse_device(&m.device)?, weights)?.into())
         }
     }
 }
@@ -274,6 +284,7 @@ pub fn build_reranker(
     let config = serde_json::json!({
         "backend": m.backend,
         "extra_body": m.extra_body,
+        "weights": if m.backend == "candle" { Some(&m.weights) } else { None },
         "model": m.model,
         "method": method.name(),
         "prompt": prompt,

@@ -102,6 +102,15 @@ impl GgufFile {
         &self.content
     }
 
+    /// Number of weights (elements of every tensor).
+    pub fn parameter_count(&self) -> u64 {
+        self.content
+            .tensor_infos
+            .values()
+            .map(|t| t.shape.elem_count() as u64)
+            .sum()
+    }
+
     /// A metadata value.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.content.metadata.get(key)

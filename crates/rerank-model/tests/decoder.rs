@@ -176,7 +176,21 @@ fn logits_and_greedy_tokens_match_llama_cpp() {
 fn a_batch_equals_its_prompts_one_at_a_time() {
     let fx = fixture();
     let (file, decoder) = load("smollm2-135m");
-    let prompts: Vec<Vec<u32>> = fx["models"][&file]["cases"]
+    batch_equals_single(&fx, &file, &decoder);
+}
+
+#[test]
+fn a_batch_equals_its_prompts_one_at_a_time_with_dense_weights() {
+    let fx = fixture();
+    let (file, _) = load("smollm2-135m");
+    let path = registry::find("smollm2-135m").unwrap().installed().unwrap();
+    let gguf = GgufFile::open(path).unwrap();
+    let decoder = Decoder::from_gguf_dense(&gguf, &Device::Cpu).unwrap();
+    batch_equals_single(&fx, &file, &decoder);
+}
+
+fn batch_equals_single(fx: &Value, file: &str, decoder: &Decoder) {
+    let prompts: Vec<Vec<u32>> = fx["models"][file]["cases"]
         .as_array()
         .unwrap()
         .iter()
@@ -227,7 +241,7 @@ fn a_batch_equals_its_prompts_one_at_a_time() {
     for (i, p) in prompts.iter().enumerate() {
         assert_eq!(
             generated[i],
-            greedy(&decoder, p, 16),
+            greedy(decoder, p, 16),
             "prompt {i}: batched greedy text differs"
         );
     }

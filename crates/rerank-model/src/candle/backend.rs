@@ -20,6 +20,34 @@ use crate::source::ModelSource;
 /// Shared prompt prefixes shorter than this are not worth a separate prefill.
 const MIN_SHARED_PREFIX: usize = 32;
 
+/// How a GGUF model's weights are held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Weights {
+    /// As stored: small; products through candle's quantized kernels (one row at a
+    /// time, each activation row quantized to 8 bits), except prompts of 16 tokens or
+    /// more, which dequantize on the fly for an exact dense product.
+    Quantized,
+    /// Dequantized to f32 once at load: four to eight times the memory, exact
+    /// products, and a batch of sequences decodes in one matrix product instead of
+    /// one pass over the weights per sequence.
+    Dense,
+    /// `Dense` when the f32 copy takes at most 4 GiB (models up to about 1B
+    /// parameters), else `Quantized`.
+    #[default]
+    Auto,
+}
+
+impl Weights {
+    /// The choice for a model with `parameters` weights.
+    pub fn resolve(self, parameters: u64) -> Weights {
+        match self {
+            Weights::Auto if parameters * 4 <= 4 << 30 => Weights::Dense,
+            Weights::Auto => Weights::Quantized,
+            w => w,
+        }
+    }
+}
+
 /// A GGUF model run by the candle decoder.
 pub struct CandleBackend {
     name: String,
@@ -42,10 +70,22 @@ impl std::fmt::Debug for CandleBackend {
 }
 
 impl CandleBackend {
-    /// Loads a GGUF file onto `device`.
+    /// Loads a GGUF file onto `device`, its weights kept quantized.
     pub fn from_gguf(path: impl AsRef<Path>, device: &Device) -> Result<CandleBackend> {
+        Self::from_gguf_with(path, device, Weights::Quantized)
+    }
+
+    /// Loads a GGUF file onto `device`, holding the weights as `weights` says.
+    pub fn from_gguf_with(
+        path: impl AsRef<Path>,
+        device: &Device,
+        weights: Weights,
+    ) -> Result<CandleBackend> {
         let file = GgufFile::open(path.as_ref())?;
-        let decoder = Decoder::from_gguf(&file, device)?;
+        let decoder = match weights.resolve(file.parameter_count()) {
+            Weights::Dense => Decoder::from_gguf_dense(&file, device)?,
+            _ => Decoder::from_gguf(&file, device)?,
+        };
         let tokenizer = file.tokenizer()?;
         let chat = file.chat_template()?;
         let mut eog: Vec<u32> = Vec::new();
@@ -67,8 +107,18 @@ impl CandleBackend {
     /// (`config.json`, `*.safetensors`, `tokenizer.json`, and the chat template from
     /// `tokenizer_config.json`).
     pub fn load(source: &ModelSource, device: &Device) -> Result<CandleBackend> {
+        Self::load_with(source, device, Weights::Auto)
+    }
+
+    /// [`CandleBackend::load`] with a choice of weight handling for GGUF files
+    /// (safetensors weights are always held as f32).
+    pub fn load_with(
+        source: &ModelSource,
+        device: &Device,
+        weights: Weights,
+    ) -> Result<CandleBackend> {
         match source {
-            ModelSource::Gguf(p) => Self::from_gguf(p, device),
+            ModelSource::Gguf(p) => Self::from_gguf_with(p, device, weights),
             ModelSource::Safetensors(dir) => Self::from_safetensors(dir, device),
         }
     }

@@ -5,7 +5,7 @@ mod backend;
 pub mod model;
 pub mod ops;
 
-pub use backend::CandleBackend;
+pub use backend::{CandleBackend, Weights};
 pub use model::{Decoder, SeqCache};
 
 use candle_core::Device;

@@ -43,13 +43,19 @@ impl Linear {
     /// `x` holds the packed rows of several sequences, `dense[i]` says how sequence
     /// `i`'s `lens[i]` rows go.
     fn forward(&self, x: &Tensor, lens: &[usize], dense: &[bool]) -> candle_core::Result<Tensor> {
+        let other_product = |rows: &Tensor| -> candle_core::Result<Tensor> {
+            match &self.q {
+                QMatMul::Tensor(w) => row_independent_matmul(rows, &w.t()?),
+                q => q.forward(rows),
+            }
+        };
         if dense.iter().all(|d| !d) {
-            return self.q.forward(x);
+            return other_product(x);
         }
         let dense_product = |rows: &Tensor| -> candle_core::Result<Tensor> {
             match (&self.q, &self.w) {
-                (QMatMul::Tensor(w), _) => rows.matmul(&w.t()?),
-                (_, Some(q)) => rows.matmul(&q.dequantize(rows.device())?.t()?),
+                (QMatMul::Tensor(w), _) => row_independent_matmul(rows, &w.t()?),
+                (_, Some(q)) => row_independent_matmul(rows, &q.dequantize(rows.device())?.t()?),
                 (q, None) => q.forward(rows),
             }
         };
@@ -71,12 +77,32 @@ impl Linear {
             parts.push(if dense[i] {
                 dense_product(&rows)?
             } else {
-                self.q.forward(&rows.contiguous()?)?
+                other_product(&rows.contiguous()?)?
             });
             off += n;
             i = j;
         }
         Tensor::cat(&parts, 0)
+    }
+}
+
+/// `x · w` where each row of the result depends on that row of `x` only, so that a
+/// sequence gets the same numbers alone as in any batch. The GEMM library sums in the
+/// same order for any number of rows except one, which it sends to a matrix-vector
+/// kernel that sums differently: a single row is therefore computed as two.
+fn row_independent_matmul(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+    if x.dim(0)? == 1 {
+        Tensor::cat(&[x, x], 0)?.matmul(w)?.narrow(0, 0, 1)
+    } else {
+        x.matmul(w)
+    }
+}
+
+/// The vocabulary projection, row-independent when its weight is dense.
+fn output_product(q: &QMatMul, x: &Tensor) -> candle_core::Result<Tensor> {
+    match q {
+        QMatMul::Tensor(w) => row_independent_matmul(x, &w.t()?),
+        q => q.forward(x),
     }
 }
 
@@ -475,7 +501,7 @@ impl Decoder {
         let mut out = Vec::with_capacity(lens.len());
         let mut off = 0;
         if all_logits {
-            let logits = self.output.forward(&x)?;
+            let logits = output_product(&self.output, &x)?;
             for &n in &lens {
                 out.push(logits.narrow(0, off, n)?);
                 off += n;
@@ -489,7 +515,7 @@ impl Decoder {
                 })
                 .collect();
             let idx = Tensor::from_vec(last, lens.len(), &self.device)?;
-            let logits = self.output.forward(&x.index_select(&idx, 0)?)?;
+            let logits = output_product(&self.output, &x.index_select(&idx, 0)?)?;
             for i in 0..lens.len() {
                 out.push(logits.get(i)?);
             }
