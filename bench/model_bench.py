@@ -6,7 +6,11 @@ decode tokens/s for the next 64 tokens (each the best of --repeat runs), with th
 ratios; with --batch also the throughput of 8 windows of about 2,000 tokens (ours as
 one packed batch, llama.cpp one after another, as llama-cpp-python runs them).
 
-usage: .venv-llama/bin/python bench/model_bench.py [--models smollm2-135m qwen2.5-0.5b] [--batch]
+With --weights dense, ours holds the weights as f32 (`Weights::Dense`, what the
+backend picks for these small models by default); quantized is candle's quantized
+kernels.
+
+usage: .venv/bin/python bench/model_bench.py [--models smollm2-135m qwen2.5-0.5b] [--batch] [--weights quantized dense]
   needs llama-cpp-python==0.3.36 (pip builds llama.cpp from source, about 10 minutes)
   and `cargo build --release -p rerank-model --example bench_backend`.
 """
@@ -56,11 +60,11 @@ def llama_run(llm, ids, new_tokens):
     return prefill, time.perf_counter() - t
 
 
-def ours(model_path, prompts, new_tokens, batch):
+def ours(model_path, prompts, new_tokens, batch, weights="quantized"):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"prompts": prompts}, f)
     exe = os.path.join(ROOT, "target", "release", "examples", "bench_backend")
-    cmd = [exe, model_path, f.name, str(new_tokens)] + (["--batch"] if batch else [])
+    cmd = [exe, model_path, f.name, str(new_tokens)] + (["--batch"] if batch else []) + (["--dense"] if weights == "dense" else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     os.unlink(f.name)
     return [json.loads(l) for l in out.splitlines()]
@@ -71,6 +75,7 @@ def main():
     ap.add_argument("--models", nargs="+", default=list(FILES))
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--batch", action="store_true")
+    ap.add_argument("--weights", nargs="+", default=["quantized"], choices=["quantized", "dense"])
     args = ap.parse_args()
     models_dir = os.environ.get("RERANK_MODELS", os.path.expanduser("~/.cache/rerank/models"))
     rows = []
@@ -81,23 +86,25 @@ def main():
         # trim to about 1,650 tokens
         ids = ids[:1650]
         best_l = min((llama_run(llm, ids, 64) for _ in range(args.repeat)), key=lambda r: r[0] + r[1])
-        best_o = min((ours(path, [ids], 64, False)[0] for _ in range(args.repeat)), key=lambda r: r["prefill_s"] + r["decode_s"])
         l_pre, l_dec = len(ids) / best_l[0], 64 / best_l[1]
-        o_pre, o_dec = len(ids) / best_o["prefill_s"], 64 / best_o["decode_s"]
-        rows.append((name, len(ids), o_pre, l_pre, o_dec, l_dec))
-        print(f"{name}: {len(ids)}-token prompt: prefill ours {o_pre:.1f} tok/s, llama.cpp {l_pre:.1f} tok/s; "
-              f"decode ours {o_dec:.1f} tok/s, llama.cpp {l_dec:.1f} tok/s", flush=True)
+        for w in args.weights:
+            best_o = min((ours(path, [ids], 64, False, w)[0] for _ in range(args.repeat)), key=lambda r: r["prefill_s"] + r["decode_s"])
+            o_pre, o_dec = len(ids) / best_o["prefill_s"], 64 / best_o["decode_s"]
+            rows.append((f"{name} ({w})", len(ids), o_pre, l_pre, o_dec, l_dec))
+            print(f"{name} ({w}): {len(ids)}-token prompt: prefill ours {o_pre:.1f} tok/s, llama.cpp {l_pre:.1f} tok/s; "
+                  f"decode ours {o_dec:.1f} tok/s, llama.cpp {l_dec:.1f} tok/s", flush=True)
         if args.batch:
             prompts = [llm.tokenize(window_prompt(s, 24).encode(), add_bos=False, special=True)[:2000] for s in range(8)]
             t = time.perf_counter()
             for p in prompts:
                 llama_run(llm, p, 32)
             l_time = time.perf_counter() - t
-            r = ours(path, prompts, 32, True)[0]
-            o_time = r["prefill_s"] + r["decode_s"]
             total = sum(len(p) for p in prompts) + 8 * 32
-            print(f"{name}: 8 windows x ~2000 tokens + 32 new each: ours {o_time:.1f} s ({total / o_time:.0f} tok/s), "
-                  f"llama.cpp {l_time:.1f} s ({total / l_time:.0f} tok/s), ratio {l_time / o_time:.2f}", flush=True)
+            for w in args.weights:
+                r = ours(path, prompts, 32, True, w)[0]
+                o_time = r["prefill_s"] + r["decode_s"]
+                print(f"{name} ({w}): 8 windows x ~2000 tokens + 32 new each: ours {o_time:.1f} s ({total / o_time:.0f} tok/s), "
+                      f"llama.cpp {l_time:.1f} s ({total / l_time:.0f} tok/s), ratio {l_time / o_time:.2f}", flush=True)
     print("\n| model | prompt tokens | prefill ours | prefill llama.cpp | ratio | decode ours | decode llama.cpp | ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, n, op, lp, od, ld in rows:

@@ -14,6 +14,9 @@ the number of queries done, and BM25 is then evaluated on the same queries.
     python3 bench/vaswani_e2e.py                       # everything (hours on 2 cores)
     python3 bench/vaswani_e2e.py --models smollm2-135m --methods rearank
     python3 bench/vaswani_e2e.py --report-only         # the table from what is done
+    python3 bench/vaswani_e2e.py --backend http --models smollm2-135m --methods rankgpt
+        # the same through the HTTP backend against a local llama.cpp server (started
+        # here), and how its rankings agree with the candle backend's
 """
 import argparse
 import json
@@ -82,6 +85,8 @@ def main():
     ap.add_argument("--max-new-tokens", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--out", default=os.path.join(ROOT, "target", "vaswani-e2e"))
+    ap.add_argument("--backend", default="candle", choices=["candle", "http"])
+    ap.add_argument("--port", type=int, default=18095)
     ap.add_argument("--report-only", action="store_true", help="do not run anything; report what is done")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -91,33 +96,82 @@ def main():
     if not os.path.exists(bm25):
         sh(BIN, "retrieve", "--corpus", CORPUS, "--topics", TOPICS, "-k", "100", "-o", bm25)
     configs = [(m, meth) for m in args.models.split(",") for meth in args.methods.split(",")]
-    if not args.report_only:
+    if not args.report_only and args.backend == "candle":
         for model, method in configs:
             sh(BIN, "fetch-model", model)
             sh(BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                "--model", model, "--method", method, "--top", str(args.top),
                "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
                "-o", os.path.join(args.out, model, method + ".run"))
+    if not args.report_only and args.backend == "http":
+        for model in args.models.split(","):
+            pid = subprocess.run(["bash", os.path.join(ROOT, "scripts", "llama-server.sh"), str(args.port), model],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+            try:
+                for method in args.methods.split(","):
+                    sh(BIN, "rerank", "--backend", "http", "--base-url", f"http://127.0.0.1:{args.port}/v1",
+                       "--model", model, "--tokenizer", model, "--extra-body", '{"repeat_penalty": 1.0}',
+                       "--concurrency", "1", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
+                       "--method", method, "--top", str(args.top),
+                       "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
+                       "-o", os.path.join(args.out, model + "-http", method + ".run"))
+            finally:
+                subprocess.run(["kill", pid])
     b_ndcg, b_map = evaluate(bm25)
     print(f"Vaswani, 93 queries; BM25 top 100, the top {args.top} reranked; greedy decoding, "
           f"at most {args.max_new_tokens} new tokens per call; 2 threads (CPU).\n")
-    print("| run | queries | nDCG@10 | MAP@100 | s/query | model calls/query | prompt tok/query | completion tok/query | not cleanly parsed | fell back |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| BM25 (tantivy) | 93 | {b_ndcg:.4f} | {b_map:.4f} | | | | | | |")
-    for model, method in configs:
-        run = os.path.join(args.out, model, method + ".run")
+    print("| run | backend | queries | nDCG@10 | MAP@100 | s/query | model calls/query | prompt tok/query | completion tok/query | not cleanly parsed | fell back |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| BM25 (tantivy) | | 93 | {b_ndcg:.4f} | {b_map:.4f} | | | | | | |")
+    rows = [(m, meth, "candle") for m, meth in configs] + [(m, meth, "http") for m, meth in configs]
+    for model, method, backend in rows:
+        folder = model if backend == "candle" else model + "-http"
+        run = os.path.join(args.out, folder, method + ".run")
         if not os.path.exists(run + ".progress"):
-            print(f"| {model} {method} | not run | | | | | | | | |")
             continue
+        header = json.loads(open(run + ".progress").readline())["config"]
+        if backend == "candle":
+            how = "candle, " + (header.get("weights") or "quantized") + " weights"
+        else:
+            how = "HTTP, llama.cpp server"
         s = summarise(run)
         ndcg, mapv = evaluate(run)
         partial = ""
         if s["queries"] < 93:
             bn, bm = evaluate(bm25, s["qids"])
             partial = f" (BM25 on these: {bn:.4f} / {bm:.4f})"
-        print(f"| {model} {method} | {s['queries']}{partial} | {ndcg:.4f} | {mapv:.4f} | {s['sec']:.1f} | "
+        print(f"| {model} {method} | {how} | {s['queries']}{partial} | {ndcg:.4f} | {mapv:.4f} | {s['sec']:.1f} | "
               f"{s['calls']:.1f} | {s['prompt']:.0f} | {s['completion']:.0f} | {100 * s['not_ok']:.0f}% | "
               f"{100 * s['fell_back']:.0f}% |")
+    agreement(args, configs)
+
+
+def agreement(args, configs):
+    """How the HTTP backend's rankings agree with the candle backend's."""
+    lines = []
+    for model, method in configs:
+        a = os.path.join(args.out, model, method + ".run")
+        b = os.path.join(args.out, model + "-http", method + ".run")
+        if not (os.path.exists(a + ".progress") and os.path.exists(b + ".progress")):
+            continue
+        def rankings(path):
+            r = {}
+            for line in open(path):
+                q, _, d, rank, _, _ = line.split()
+                r.setdefault(q, []).append((int(rank), d))
+            return {q: [d for _, d in sorted(v)][: args.top] for q, v in r.items()}
+        ra, rb = rankings(a), rankings(b)
+        common = sorted(set(ra) & set(rb), key=int)
+        same = sum(1 for q in common if ra[q] == rb[q])
+        top1 = sum(1 for q in common if ra[q][:1] == rb[q][:1])
+        pos = sum(sum(1 for x, y in zip(ra[q], rb[q]) if x == y) for q in common)
+        total = sum(len(ra[q]) for q in common)
+        lines.append(f"| {model} {method} | {len(common)} | {same} | {top1} | {100 * pos / max(total, 1):.0f}% |")
+    if lines:
+        print("\nHTTP backend (llama.cpp server) against the candle backend, same model and prompts, greedy:\n")
+        print("| run | queries | identical top-20 order | same top document | same document at the same position |")
+        print("| --- | --- | --- | --- | --- |")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -66,9 +66,9 @@ pub struct ModelArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
 
-    /// candle: how GGUF weights are held: quantized (small), dense (f32: exact and much
-    /// faster for batches), or auto (dense when the f32 copy fits in 4 GiB)
-    #[arg(long, default_value = "auto", value_parser = ["auto", "quantized", "dense"])]
+    /// candle: how GGUF weights are held: quantized (small and fast) or dense (f32:
+    /// exact products, several times the memory, slower decoding)
+    #[arg(long, default_value = "quantized", value_parser = ["quantized", "dense"])]
     pub weights: String,
 
     /// Most tokens generated per model call (reasoning included)
@@ -232,9 +232,8 @@ pub fn build_backend(m: &ModelArgs) -> Result<AnyBackend> {
         _ => {
             let source = ModelSource::resolve(&m.model)?;
             let weights = match m.weights.as_str() {
-                "quantized" => Weights::Quantized,
                 "dense" => Weights::Dense,
-                _ => Weights::Auto,
+                _ => Weights::Quantized,
             };
             Ok(CandleBackend::load_with(&source, &parse_device(&m.device)?, weights)?.into())
         }

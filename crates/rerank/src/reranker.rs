@@ -2,7 +2,7 @@
 
 use candle_core::Device;
 use rerank_core::{rerank_listwise, rerank_setwise, Candidate, DriverOptions, Query, Ranking};
-use rerank_model::candle::CandleBackend;
+use rerank_model::candle::{CandleBackend, Weights};
 use rerank_model::{Backend, LlmJudge, ModelSource, SamplingParams};
 use rerank_prompt::{Template, TemplateKind};
 
@@ -39,12 +39,13 @@ pub struct Reranker<B: Backend = CandleBackend> {
     driver: DriverOptions,
 }
 
-type Loader<B> = Box<dyn FnOnce(&Device) -> Result<B>>;
+type Loader<B> = Box<dyn FnOnce(&Device, Weights) -> Result<B>>;
 
 /// Builds a [`Reranker`]; see [`Reranker::builder`].
 pub struct RerankerBuilder<B: Backend = CandleBackend> {
     loader: Option<Loader<B>>,
     device: Device,
+    weights: Weights,
     method: Method,
     params: MethodParams,
     algorithm: Option<Algorithm>,
@@ -62,6 +63,7 @@ impl Reranker<CandleBackend> {
         RerankerBuilder {
             loader: None,
             device: Device::Cpu,
+            weights: Weights::Quantized,
             method: Method::Rearank,
             params: MethodParams::default(),
             algorithm: None,
@@ -79,10 +81,16 @@ impl RerankerBuilder<CandleBackend> {
     /// repository id found in the local hub cache.
     pub fn model(mut self, spec: impl Into<String>) -> Self {
         let spec = spec.into();
-        self.loader = Some(Box::new(move |device: &Device| {
+        self.loader = Some(Box::new(move |device: &Device, weights: Weights| {
             let source = ModelSource::resolve(&spec)?;
-            Ok(CandleBackend::load(&source, device)?)
+            Ok(CandleBackend::load_with(&source, device, weights)?)
         }));
+        self
+    }
+
+    /// How GGUF weights are held (default [`Weights::Quantized`]).
+    pub fn weights(mut self, weights: Weights) -> Self {
+        self.weights = weights;
         self
     }
 
@@ -97,8 +105,9 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
     /// Uses an already built backend (any [`Backend`]: candle, HTTP, your own).
     pub fn backend<C: Backend + 'static>(self, backend: C) -> RerankerBuilder<C> {
         RerankerBuilder {
-            loader: Some(Box::new(move |_: &Device| Ok(backend))),
+            loader: Some(Box::new(move |_: &Device, _: Weights| Ok(backend))),
             device: self.device,
+            weights: self.weights,
             method: self.method,
             params: self.params,
             algorithm: self.algorithm,
@@ -217,7 +226,7 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
                 "no model: call .model(\"smollm2-135m\") (or a GGUF path) or .backend(…)".into(),
             )
         })?;
-        let backend = loader(&self.device)?;
+        let backend = loader(&self.device, self.weights)?;
         let mut judge = LlmJudge::new(backend, template)?;
         if let Some(s) = self.sampling {
             judge.params = SamplingParams {

@@ -23,29 +23,17 @@ const MIN_SHARED_PREFIX: usize = 32;
 /// How a GGUF model's weights are held.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Weights {
-    /// As stored: small; products through candle's quantized kernels (one row at a
-    /// time, each activation row quantized to 8 bits), except prompts of 16 tokens or
-    /// more, which dequantize on the fly for an exact dense product.
-    Quantized,
-    /// Dequantized to f32 once at load: four to eight times the memory, exact
-    /// products, and a batch of sequences decodes in one matrix product instead of
-    /// one pass over the weights per sequence.
-    Dense,
-    /// `Dense` when the f32 copy takes at most 4 GiB (models up to about 1B
-    /// parameters), else `Quantized`.
+    /// As stored: small and fast; products through candle's quantized kernels (one
+    /// row at a time, each activation row quantized to 8 bits), except prompts of 16
+    /// tokens or more, which dequantize on the fly for an exact dense product.
     #[default]
-    Auto,
-}
-
-impl Weights {
-    /// The choice for a model with `parameters` weights.
-    pub fn resolve(self, parameters: u64) -> Weights {
-        match self {
-            Weights::Auto if parameters * 4 <= 4 << 30 => Weights::Dense,
-            Weights::Auto => Weights::Quantized,
-            w => w,
-        }
-    }
+    Quantized,
+    /// Dequantized to f32 once at load: four to eight times the memory and exact
+    /// products everywhere (a reference, and the starting point for training). Not
+    /// faster: measured on 2 cores, batched decoding is as fast as quantized and
+    /// single-sequence decoding three times slower (`bench/model_bench.py --weights
+    /// quantized dense`).
+    Dense,
 }
 
 /// A GGUF model run by the candle decoder.
@@ -82,9 +70,9 @@ impl CandleBackend {
         weights: Weights,
     ) -> Result<CandleBackend> {
         let file = GgufFile::open(path.as_ref())?;
-        let decoder = match weights.resolve(file.parameter_count()) {
+        let decoder = match weights {
             Weights::Dense => Decoder::from_gguf_dense(&file, device)?,
-            _ => Decoder::from_gguf(&file, device)?,
+            Weights::Quantized => Decoder::from_gguf(&file, device)?,
         };
         let tokenizer = file.tokenizer()?;
         let chat = file.chat_template()?;
@@ -107,7 +95,7 @@ impl CandleBackend {
     /// (`config.json`, `*.safetensors`, `tokenizer.json`, and the chat template from
     /// `tokenizer_config.json`).
     pub fn load(source: &ModelSource, device: &Device) -> Result<CandleBackend> {
-        Self::load_with(source, device, Weights::Auto)
+        Self::load_with(source, device, Weights::Quantized)
     }
 
     /// [`CandleBackend::load`] with a choice of weight handling for GGUF files
