@@ -135,6 +135,9 @@ def main():
         else:
             how = "HTTP, llama.cpp server"
         s = summarise(run)
+        if s["queries"] == 0:
+            print(f"| {model} {method} | {how} | 0 (started) | | | | | | | | |")
+            continue
         ndcg, mapv = evaluate(run)
         partial = ""
         if s["queries"] < 93:
