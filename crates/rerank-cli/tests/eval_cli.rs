@@ -195,10 +195,3 @@ fn compare_marks_significance_against_the_baseline() {
         "{out}"
     );
 }
-
-#[test]
-fn demo_runs() {
-    let out = eval_ok(&["demo"]);
-    assert!(out.contains("map                   \tall\t0.1785"), "{out}");
-    assert!(out.contains("oracle-top20"), "{out}");
-}
