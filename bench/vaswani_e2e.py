@@ -26,7 +26,9 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(ROOT, "data", "vaswani")
+# Relative to the repository root (the script works from there), so that the run
+# configurations recorded for resuming do not depend on where the clone lives.
+DATA = os.path.join("data", "vaswani")
 TOPICS = os.path.join(DATA, "query-text.trec")
 CORPUS = os.path.join(DATA, "doc-text.trec")
 QRELS = os.path.join(DATA, "qrels")
@@ -84,11 +86,12 @@ def main():
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--max-new-tokens", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--out", default=os.path.join(ROOT, "target", "vaswani-e2e"))
+    ap.add_argument("--out", default=os.path.join("bench", "results", "vaswani-e2e"))
     ap.add_argument("--backend", default="candle", choices=["candle", "http"])
     ap.add_argument("--port", type=int, default=18095)
     ap.add_argument("--report-only", action="store_true", help="do not run anything; report what is done")
     args = ap.parse_args()
+    os.chdir(ROOT)
     os.makedirs(args.out, exist_ok=True)
     if not args.report_only:
         sh("cargo", "build", "--release", "-q", "-p", "rerank-cli", cwd=ROOT)
