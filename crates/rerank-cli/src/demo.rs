@@ -64,14 +64,7 @@ fn clip(text: &str, n: usize) -> String {
     }
 }
 
-pub fn run(mut args: DemoArgs) -> Result<()> {
-    // Demo defaults: one window over the top 20, a short reasoning budget.
-    if args.method.top == 100 {
-        args.method.top = 20;
-    }
-    if args.model.max_new_tokens == 1024 {
-        args.model.max_new_tokens = 256;
-    }
+pub fn run(args: DemoArgs) -> Result<()> {
     if args.model.backend == "candle" {
         ensure_model(&args.model.model)?;
     }

@@ -30,6 +30,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Rerank a few real queries with reasoning, on a fresh machine (fetches the small default model)
+    // Demo defaults: one window over the top 20, a short reasoning budget.
+    #[command(
+        mut_arg("top", |a| a.default_value("20")),
+        mut_arg("max_new_tokens", |a| a.default_value("256"))
+    )]
     Demo(Box<demo::DemoArgs>),
     /// BM25 first-stage retrieval over a corpus, written as a TREC run
     Retrieve(retrieve_cmd::RetrieveArgs),

@@ -264,7 +264,6 @@ pub fn build_reranker(
         .backend(build_backend(m)?)
         .method(method)
         .params(params)
-        .max_new_tokens(m.max_new_tokens)
         .batch_size(batch)
         .sampling(rerank_model::SamplingParams {
             max_new_tokens: m.max_new_tokens,

@@ -230,10 +230,9 @@ fn bad_input_says_what_to_do() {
         .map(|s| s.to_string())
         .collect()
     };
-    let strs = |v: &[String]| v.iter().map(String::clone).collect::<Vec<_>>();
 
     // Documents missing from the corpus are reported and skipped, not fatal.
-    let args = strs(&base(&topics, &corpus, "smollm2-135m"));
+    let args = base(&topics, &corpus, "smollm2-135m");
     let o = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -247,7 +246,7 @@ fn bad_input_says_what_to_do() {
     // An empty topic.
     let empty = p("empty.tsv", "1\tion masses\n2\t  \n");
     let e = fails(
-        &strs(&base(&empty, &corpus, "smollm2-135m"))
+        &base(&empty, &corpus, "smollm2-135m")
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
@@ -263,7 +262,7 @@ fn bad_input_says_what_to_do() {
         "{\"_id\": \"d1\", \"text\": \"ok\"}\n{\"_id\": \"d2\", text}\n",
     );
     let e = fails(
-        &strs(&base(&topics, &broken, "smollm2-135m"))
+        &base(&topics, &broken, "smollm2-135m")
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
@@ -272,7 +271,7 @@ fn bad_input_says_what_to_do() {
 
     // A model that does not exist.
     let e = fails(
-        &strs(&base(&topics, &corpus, "gpt-17"))
+        &base(&topics, &corpus, "gpt-17")
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
@@ -282,7 +281,7 @@ fn bad_input_says_what_to_do() {
     // A run with no query of the topics.
     let other = p("other.tsv", "77\tsomething else\n");
     let e = fails(
-        &strs(&base(&other, &corpus, "smollm2-135m"))
+        &base(&other, &corpus, "smollm2-135m")
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),

@@ -103,6 +103,16 @@ enum Attempt {
     Fail(String),
 }
 
+impl Attempt {
+    /// A retryable failure without a `Retry-After`.
+    fn retry(message: impl Into<String>) -> Attempt {
+        Attempt::Retry {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
 impl HttpBackend {
     /// A backend for the server in `config`. Nothing is sent until the first request.
     pub fn new(config: HttpConfig) -> Result<HttpBackend> {
@@ -195,12 +205,7 @@ impl HttpBackend {
         }
         let mut resp = match r.send(body) {
             Ok(resp) => resp,
-            Err(e) => {
-                return Attempt::Retry {
-                    message: transport_message(&e),
-                    retry_after: None,
-                }
-            }
+            Err(e) => return Attempt::retry(transport_message(&e)),
         };
         let status = resp.status().as_u16();
         let retry_after = resp
@@ -227,29 +232,20 @@ impl HttpBackend {
         let text = match text {
             Ok(t) => t,
             Err(e) => {
-                return Attempt::Retry {
-                    message: format!("reading the response: {}", transport_message(&e)),
-                    retry_after: None,
-                }
+                return Attempt::retry(format!("reading the response: {}", transport_message(&e)))
             }
         };
         let parsed: wire::ResponseBody = match serde_json::from_str(&text) {
             Ok(p) => p,
             Err(e) => {
-                return Attempt::Retry {
-                    message: format!(
-                        "the response is not the JSON expected ({e}): {}",
-                        text.chars().take(120).collect::<String>()
-                    ),
-                    retry_after: None,
-                }
+                return Attempt::retry(format!(
+                    "the response is not the JSON expected ({e}): {}",
+                    text.chars().take(120).collect::<String>()
+                ))
             }
         };
         let Some(choice) = parsed.choices.into_iter().next() else {
-            return Attempt::Retry {
-                message: "the response has no choices".into(),
-                retry_after: None,
-            };
+            return Attempt::retry("the response has no choices");
         };
         let mut out = match (choice.message, choice.text) {
             (Some(m), _) => {
@@ -261,10 +257,7 @@ impl HttpBackend {
             }
             (None, Some(t)) => t,
             (None, None) => {
-                return Attempt::Retry {
-                    message: "the response's choice has neither message nor text".into(),
-                    retry_after: None,
-                }
+                return Attempt::retry("the response's choice has neither message nor text")
             }
         };
         let finish = match choice.finish_reason.as_deref() {
