@@ -2,8 +2,11 @@
 //! GGUF, with batched prefill and decoding over packed sequences.
 
 mod backend;
+mod decode_attention;
 pub mod model;
 pub mod ops;
+mod parallel;
+mod qmatvec;
 
 pub use backend::{CandleBackend, Weights};
 pub use model::{Decoder, SeqCache};

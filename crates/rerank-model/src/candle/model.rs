@@ -15,6 +15,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
+use super::decode_attention::decode_attention;
 use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufFile, ModelInfo};
@@ -40,15 +41,24 @@ struct Linear {
 }
 
 impl Linear {
+    /// `x · wᵀ` with the weight as stored: this crate's kernels for the quantized types
+    /// they cover ([`super::qmatvec`]), else candle's quantized product, or a dense
+    /// product when the weight is dense. Every path computes each row on its own.
+    fn quantized_product(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match (&self.q, &self.w) {
+            (QMatMul::Tensor(w), _) => row_independent_matmul(x, &w.t()?),
+            (q, Some(w)) => match super::qmatvec::matmul(w, x)? {
+                Some(y) => Ok(y),
+                None => q.forward(x),
+            },
+            (q, None) => q.forward(x),
+        }
+    }
+
     /// `x` holds the packed rows of several sequences, `dense[i]` says how sequence
     /// `i`'s `lens[i]` rows go.
     fn forward(&self, x: &Tensor, lens: &[usize], dense: &[bool]) -> candle_core::Result<Tensor> {
-        let other_product = |rows: &Tensor| -> candle_core::Result<Tensor> {
-            match &self.q {
-                QMatMul::Tensor(w) => row_independent_matmul(rows, &w.t()?),
-                q => q.forward(rows),
-            }
-        };
+        let other_product = |rows: &Tensor| self.quantized_product(rows);
         if dense.iter().all(|d| !d) {
             return other_product(x);
         }
@@ -95,14 +105,6 @@ fn row_independent_matmul(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor>
         Tensor::cat(&[x, x], 0)?.matmul(w)?.narrow(0, 0, 1)
     } else {
         x.matmul(w)
-    }
-}
-
-/// The vocabulary projection, row-independent when its weight is dense.
-fn output_product(q: &QMatMul, x: &Tensor) -> candle_core::Result<Tensor> {
-    match q {
-        QMatMul::Tensor(w) => row_independent_matmul(x, &w.t()?),
-        q => q.forward(x),
     }
 }
 
@@ -207,7 +209,7 @@ pub struct Decoder {
     embed: Tensor,
     blocks: Vec<Block>,
     norm: Tensor,
-    output: QMatMul,
+    output: Linear,
     rope: Rope,
     device: Device,
     /// Fused kernels (default) or differentiable compositions.
@@ -323,9 +325,9 @@ impl Decoder {
         // The vocabulary projection runs on few rows (the last token of each
         // sequence) in generation: the quantized product when the weights are.
         let output = if src.has("output.weight") {
-            mm(src.get("output.weight")?)?.q
+            mm(src.get("output.weight")?)?
         } else {
-            mm(embed_w)?.q
+            mm(embed_w)?
         };
         let norm = dense(src.get("output_norm.weight")?)?;
         let mut blocks = Vec::with_capacity(info.layers);
@@ -501,7 +503,7 @@ impl Decoder {
         let mut out = Vec::with_capacity(lens.len());
         let mut off = 0;
         if all_logits {
-            let logits = output_product(&self.output, &x)?;
+            let logits = self.output.quantized_product(&x)?;
             for &n in &lens {
                 out.push(logits.narrow(0, off, n)?);
                 off += n;
@@ -515,7 +517,7 @@ impl Decoder {
                 })
                 .collect();
             let idx = Tensor::from_vec(last, lens.len(), &self.device)?;
-            let logits = output_product(&self.output, &x.index_select(&idx, 0)?)?;
+            let logits = self.output.quantized_product(&x.index_select(&idx, 0)?)?;
             for i in 0..lens.len() {
                 out.push(logits.get(i)?);
             }
@@ -683,6 +685,9 @@ fn attend(
     ops: OpsMode,
 ) -> candle_core::Result<Tensor> {
     let n = q.dim(2)?;
+    if n == 1 && ops == OpsMode::Fused && device.is_cpu() {
+        return decode_attention(q, k, v, 1.0 / (hd as f32).sqrt());
+    }
     let rep = h / kvh;
     let k = k.squeeze(0)?; // (kvh, S, hd)
     let v = v.squeeze(0)?;
