@@ -12,6 +12,7 @@ use rerank_model::candle::{Decoder, SeqCache};
 use rerank_model::GgufFile;
 
 fn main() {
+    rerank_model::candle::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let (model, prompts, new_tokens) = (&args[1], &args[2], args[3].parse::<usize>().unwrap());
     let batch = args.iter().any(|a| a == "--batch");

@@ -82,6 +82,10 @@ impl RerankerBuilder<CandleBackend> {
     pub fn model(mut self, spec: impl Into<String>) -> Self {
         let spec = spec.into();
         self.loader = Some(Box::new(move |device: &Device, weights: Weights| {
+            if device.is_cpu() {
+                // Freed activation buffers are reused, not returned to the kernel.
+                rerank_model::candle::keep_freed_memory();
+            }
             let source = ModelSource::resolve(&spec)?;
             Ok(CandleBackend::load_with(&source, device, weights)?)
         }));

@@ -23,9 +23,10 @@ const MIN_SHARED_PREFIX: usize = 32;
 /// How a GGUF model's weights are held.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Weights {
-    /// As stored: small and fast; products through candle's quantized kernels (one
-    /// row at a time, each activation row quantized to 8 bits), except prompts of 16
-    /// tokens or more, which dequantize on the fly for an exact dense product.
+    /// As stored: small and fast. Decoding steps multiply the quantized weights by
+    /// activation rows quantized to 8 bits, as llama.cpp does (this crate's AVX2
+    /// kernels for Q4_1, Q5_0 and Q8_0, candle's for the rest); prompts of 16 tokens or
+    /// more dequantize each weight on the fly for an exact dense product.
     #[default]
     Quantized,
     /// Dequantized to f32 once at load: four to eight times the memory and exact
@@ -37,6 +38,11 @@ pub enum Weights {
 }
 
 /// A GGUF model run by the candle decoder.
+///
+/// On the CPU, call [`super::keep_freed_memory`] once at the start of the program
+/// (the `rerank` command line and facade do): with glibc's default settings every
+/// layer's buffers are fresh pages from the kernel, which costs a third more time on
+/// long prompts.
 pub struct CandleBackend {
     name: String,
     decoder: Decoder,

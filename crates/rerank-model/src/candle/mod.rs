@@ -3,12 +3,14 @@
 
 mod backend;
 mod decode_attention;
+mod malloc;
 pub mod model;
 pub mod ops;
 mod parallel;
 mod qmatvec;
 
 pub use backend::{CandleBackend, Weights};
+pub use malloc::keep_freed_memory;
 pub use model::{Decoder, SeqCache};
 
 use candle_core::Device;
