@@ -25,8 +25,9 @@ fn ce(e: candle_core::Error) -> Error {
 }
 
 /// In [`Decoder::forward`], sequences with at least this many new tokens go through a
-/// dense f32 product with the weight dequantized on the fly, shorter ones through
-/// candle's quantized product ([`Decoder::prefill`] always takes the dense one). Dense
+/// dense f32 product with the weight dequantized on the fly, shorter ones through a
+/// quantized product (8-bit activations: this crate's kernels for Q4_1, Q5_0 and Q8_0,
+/// candle's for other types; [`Decoder::prefill`] always takes the dense one). Dense
 /// is several times faster for many rows (an optimised f32 GEMM against per-element
 /// quantized dot products) and exact; quantized moves less memory for a few rows. The
 /// choice is made per sequence, never by batch size, so a batch still computes exactly
