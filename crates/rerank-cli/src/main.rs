@@ -48,8 +48,6 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    // The candle backend allocates and frees large buffers per layer: keep them.
-    rerank_model::candle::keep_freed_memory();
     let result = match cli.command {
         Command::Eval(args) => eval_cmd::run(*args),
         Command::Demo(args) => demo::run(*args),

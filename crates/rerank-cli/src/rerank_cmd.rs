@@ -235,7 +235,12 @@ pub fn build_backend(m: &ModelArgs) -> Result<AnyBackend> {
                 "dense" => Weights::Dense,
                 _ => Weights::Quantized,
             };
-            Ok(CandleBackend::load_with(&source, &parse_device(&m.device)?, weights)?.into())
+            let device = parse_device(&m.device)?;
+            if device.is_cpu() {
+                // The decoder allocates and frees large buffers per layer: keep them.
+                rerank_model::candle::keep_freed_memory();
+            }
+            Ok(CandleBackend::load_with(&source, &device, weights)?.into())
         }
     }
 }

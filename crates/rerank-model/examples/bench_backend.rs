@@ -1,7 +1,7 @@
 //! Times the candle backend on token-id prompts given in a JSON file, for
 //! `bench/model_bench.py` (which runs llama.cpp on the same prompts side by side).
 //!
-//! usage: bench_backend MODEL.gguf PROMPTS.json NEW_TOKENS [--batch]
+//! usage: bench_backend MODEL.gguf PROMPTS.json NEW_TOKENS [--batch] [--dense] [--glibc-defaults]
 //! PROMPTS.json: {"prompts": [[token ids], ...]}. Prints one JSON line per prompt (or
 //! one for the whole batch with --batch): prompt tokens, prefill and decode seconds.
 
@@ -12,8 +12,11 @@ use rerank_model::candle::{Decoder, SeqCache};
 use rerank_model::GgufFile;
 
 fn main() {
-    rerank_model::candle::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
+    // --glibc-defaults leaves malloc as it is, to measure what `keep_freed_memory` saves.
+    if !args.iter().any(|a| a == "--glibc-defaults") {
+        rerank_model::candle::keep_freed_memory();
+    }
     let (model, prompts, new_tokens) = (&args[1], &args[2], args[3].parse::<usize>().unwrap());
     let batch = args.iter().any(|a| a == "--batch");
     let file = GgufFile::open(model).unwrap();

@@ -41,7 +41,7 @@ pub enum Weights {
 ///
 /// On the CPU, call [`super::keep_freed_memory`] once at the start of the program
 /// (the `rerank` command line and facade do): with glibc's default settings every
-/// layer's buffers are fresh pages from the kernel, which costs a third more time on
+/// layer's buffers are fresh pages from the kernel, which costs about 40% more time on
 /// long prompts.
 pub struct CandleBackend {
     name: String,

@@ -59,15 +59,14 @@ impl Linear {
     /// `x` holds the packed rows of several sequences, `dense[i]` says how sequence
     /// `i`'s `lens[i]` rows go.
     fn forward(&self, x: &Tensor, lens: &[usize], dense: &[bool]) -> candle_core::Result<Tensor> {
-        let other_product = |rows: &Tensor| self.quantized_product(rows);
         if dense.iter().all(|d| !d) {
-            return other_product(x);
+            return self.quantized_product(x);
         }
+        // A quantized weight dequantized for this product; a dense one is used as is.
         let dense_product = |rows: &Tensor| -> candle_core::Result<Tensor> {
             match (&self.q, &self.w) {
-                (QMatMul::Tensor(w), _) => row_independent_matmul(rows, &w.t()?),
+                (QMatMul::Tensor(_), _) | (_, None) => self.quantized_product(rows),
                 (_, Some(q)) => row_independent_matmul(rows, &q.dequantize(rows.device())?.t()?),
-                (q, None) => q.forward(rows),
             }
         };
         if dense.iter().all(|d| *d) {
@@ -88,7 +87,7 @@ impl Linear {
             parts.push(if dense[i] {
                 dense_product(&rows)?
             } else {
-                other_product(&rows.contiguous()?)?
+                self.quantized_product(&rows.contiguous()?)?
             });
             off += n;
             i = j;
