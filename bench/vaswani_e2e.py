@@ -14,6 +14,10 @@ the number of queries done, and BM25 is then evaluated on the same queries.
     python3 bench/vaswani_e2e.py                       # everything (hours on 2 cores)
     python3 bench/vaswani_e2e.py --models smollm2-135m --methods rearank
     python3 bench/vaswani_e2e.py --report-only         # the table from what is done
+    python3 bench/vaswani_e2e.py --models qwen2.5-0.5b --methods rank-r1 --fallback first-stage
+        # setwise comparisons without a usable answer go to the first stage's best
+        # (rank-r1-first-stage.run) instead of keeping the heap parent;
+        # --setwise-parse lenient also reads `3` or a bare `[3]` (rank-r1-lenient.run)
     python3 bench/vaswani_e2e.py --backend http --models smollm2-135m --methods rankgpt
         # the same through the HTTP backend against a local llama.cpp server (started
         # here), and how its rankings agree with the candle backend's
@@ -33,6 +37,31 @@ TOPICS = os.path.join(DATA, "query-text.trec")
 CORPUS = os.path.join(DATA, "doc-text.trec")
 QRELS = os.path.join(DATA, "qrels")
 BIN = os.path.join(ROOT, "target", "release", "rerank")
+
+
+SETWISE = ("rank-r1", "setwise")
+
+
+def fallback_args(args, method):
+    """The setwise options that differ from Rank-R1's defaults."""
+    if method not in SETWISE:
+        return []
+    out = []
+    if args.fallback != "keep-top":
+        out += ["--fallback", args.fallback]
+    if args.setwise_parse != "reference":
+        out += ["--setwise-parse", args.setwise_parse]
+    return out
+
+
+def run_name(args, method):
+    """The run's file: e.g. `rank-r1-first-stage.run` for the first-stage fallback,
+    `rank-r1-lenient.run` for lenient parsing."""
+    suffix = "".join("-" + v for v in fallback_args(args, method)[1::2])
+    return method + suffix + ".run"
+
+
+VARIANTS = ["", "-first-stage", "-lenient", "-first-stage-lenient"]
 
 
 def sh(*args, **kw):
@@ -88,6 +117,10 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--out", default=os.path.join("bench", "results", "vaswani-e2e"))
     ap.add_argument("--backend", default="candle", choices=["candle", "http"])
+    ap.add_argument("--fallback", default="keep-top", choices=["keep-top", "first-stage"],
+                    help="who wins a setwise comparison without a usable answer")
+    ap.add_argument("--setwise-parse", default="reference", choices=["reference", "lenient"],
+                    help="how setwise answers are read")
     ap.add_argument("--port", type=int, default=18095)
     ap.add_argument("--report-only", action="store_true", help="do not run anything; report what is done")
     args = ap.parse_args()
@@ -105,7 +138,7 @@ def main():
             sh(BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                "--model", model, "--method", method, "--top", str(args.top),
                "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
-               "-o", os.path.join(args.out, model, method + ".run"))
+               *fallback_args(args, method), "-o", os.path.join(args.out, model, run_name(args, method)))
     if not args.report_only and args.backend == "http":
         for model in args.models.split(","):
             pid = subprocess.run(["bash", os.path.join(ROOT, "scripts", "llama-server.sh"), str(args.port), model],
@@ -117,7 +150,8 @@ def main():
                        "--concurrency", "1", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                        "--method", method, "--top", str(args.top),
                        "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
-                       "-o", os.path.join(args.out, model + "-http", method + ".run"))
+                       *fallback_args(args, method),
+                       "-o", os.path.join(args.out, model + "-http", run_name(args, method)))
             finally:
                 subprocess.run(["kill", pid])
     b_ndcg, b_map = evaluate(bm25)
@@ -127,6 +161,8 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print(f"| BM25 (tantivy) | | 93 | {b_ndcg:.4f} | {b_map:.4f} | | | | | | |")
     rows = [(m, meth, "candle") for m, meth in configs] + [(m, meth, "http") for m, meth in configs]
+    rows = [(m, v, b) for m, meth, b in rows
+            for v in ([meth + x for x in VARIANTS] if meth in SETWISE else [meth])]
     for model, method, backend in rows:
         folder = model if backend == "candle" else model + "-http"
         run = os.path.join(args.out, folder, method + ".run")

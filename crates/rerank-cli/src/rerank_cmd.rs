@@ -10,11 +10,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rerank::output::RunOutput;
 use rerank::{candidates_from_run, Method, MethodParams, Reranker};
 use rerank_core::data::{read_topics, Corpus};
-use rerank_core::{ParseOutcome, Ranking};
+use rerank_core::{Fallback, ParseOutcome, Ranking};
 use rerank_eval::Run;
 use rerank_model::candle::{CandleBackend, Weights};
 use rerank_model::http::{HttpBackend, HttpConfig};
 use rerank_model::{AnyBackend, ModelSource};
+use rerank_prompt::parse::SetwiseMode;
 use rerank_prompt::Template;
 
 /// How the model is chosen and run (shared with `demo`).
@@ -122,6 +123,17 @@ pub struct MethodArgs {
     /// Top documents a setwise sort produces
     #[arg(short = 'k', long, default_value_t = 10)]
     pub k: usize,
+
+    /// Who wins a setwise comparison the model gave no usable answer to: keep-top (the
+    /// heap parent stays, as Rank-R1 does) or first-stage (the first stage's best of the
+    /// set, so unreadable answers leave the first-stage order as it was)
+    #[arg(long, default_value = "keep-top", value_parser = ["keep-top", "first-stage"])]
+    pub fallback: String,
+
+    /// How setwise answers are read: reference (Rank-R1's rule, exactly `[k]` inside the
+    /// answer tags) or lenient (also `3`, `Document 3`, a bare `[3]` without tags)
+    #[arg(long, default_value = "reference", value_parser = ["reference", "lenient"])]
+    pub setwise_parse: String,
 
     /// A custom prompt template (TOML; see examples/custom_prompt) instead of the method's
     #[arg(long)]
@@ -259,7 +271,13 @@ pub fn build_reranker(
         passes: a.passes,
         num_child: a.num_child,
         k: a.k,
+        fallback: if a.fallback == "first-stage" {
+            Fallback::FirstStage
+        } else {
+            Fallback::KeepTop
+        },
     };
+    let fallback = params.fallback;
     let batch = if m.backend == "http" {
         m.batch.max(m.concurrency)
     } else {
@@ -269,6 +287,11 @@ pub fn build_reranker(
         .backend(build_backend(m)?)
         .method(method)
         .params(params)
+        .setwise_mode(if a.setwise_parse == "lenient" {
+            SetwiseMode::Lenient
+        } else {
+            SetwiseMode::Reference
+        })
         .batch_size(batch)
         .sampling(rerank_model::SamplingParams {
             max_new_tokens: m.max_new_tokens,
@@ -284,7 +307,7 @@ pub fn build_reranker(
         builder = builder.template(t);
     }
     let reranker = builder.build()?;
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "backend": m.backend,
         "extra_body": m.extra_body,
         "weights": if m.backend == "candle" { Some(&m.weights) } else { None },
@@ -296,6 +319,14 @@ pub fn build_reranker(
         "max_new_tokens": m.max_new_tokens, "temperature": m.temperature,
         "top_p": m.top_p, "seed": m.seed,
     });
+    // Recorded only when not the default, so runs started before the option existed
+    // still resume.
+    if fallback != Fallback::KeepTop {
+        config["fallback"] = a.fallback.clone().into();
+    }
+    if a.setwise_parse != "reference" {
+        config["setwise_parse"] = a.setwise_parse.clone().into();
+    }
     Ok((reranker, config))
 }
 

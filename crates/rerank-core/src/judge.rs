@@ -38,7 +38,7 @@ pub struct ListwiseAnswer {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SetwiseAnswer {
     /// Index of the best candidate in the request, or `None` when the output could not
-    /// be used (Rank-R1's policy then: no swap).
+    /// be used (the sort then applies its [`Fallback`](crate::Fallback)).
     pub best: Option<usize>,
     /// What happened in the call.
     pub record: CallRecord,

@@ -39,7 +39,7 @@ pub use error::{Error, Result};
 pub use judge::{
     JudgeError, JudgeRequest, ListwiseAnswer, ListwiseJudge, SetwiseAnswer, SetwiseJudge,
 };
-pub use setwise::{Setwise, SortMethod, TieBreak};
+pub use setwise::{Fallback, Setwise, SortMethod, TieBreak};
 pub use sliding::{Coverage, SlidingWindow};
 pub use trace::{AnswerSource, CallRecord, CallTrace, ParseOutcome, ParseReport};
 pub use types::{candidates_from_docs, Candidate, Document, Query, Ranking};

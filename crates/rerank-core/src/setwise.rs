@@ -6,7 +6,8 @@
 //! labels `[1]…[n]` stay in order), so that the model cannot simply prefer the first
 //! position; the shuffle is seeded per query and can be switched off. With
 //! `permutations > 1` each comparison is asked that many times, in different orders,
-//! and the majority wins.
+//! and the majority wins. A comparison with no usable answer keeps the set's top, as
+//! Rank-R1 does, or gives the win to the first stage's best ([`Fallback`]).
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -43,6 +44,22 @@ pub enum TieBreak {
     Earliest,
 }
 
+/// What a comparison without a usable answer does (every answer unreadable, out of
+/// range, or the judge failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// Nothing moves: the set's first position wins (the heap parent, the top of a
+    /// bubblesort window), as Rank-R1's code (llm-rankers' `best_ind = 0`) does. When
+    /// most comparisons fail this scrambles the first stage's order: with every one
+    /// failing, heapsort's top 10 is the first stage's 1st, then its last leaves.
+    #[default]
+    KeepTop,
+    /// The candidate of the set that the first stage ranked highest wins, so a judge
+    /// that never answers leaves the first stage's order exactly as it was.
+    FirstStage,
+}
+
 /// Setwise configuration. Defaults: Rank-R1's heapsort with 19 children per node
 /// (sets of 20), top 10, one shuffled permutation per comparison.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,6 +77,9 @@ pub struct Setwise {
     pub permutations: usize,
     /// Who wins a tied vote.
     pub tie_break: TieBreak,
+    /// Who wins a comparison without a usable answer.
+    #[serde(default)]
+    pub fallback: Fallback,
     /// Seed of the shuffles and random tie-breaks (combined with the query id, so a
     /// query's result does not depend on which other queries run with it).
     pub seed: u64,
@@ -74,6 +94,7 @@ impl Default for Setwise {
             shuffle: true,
             permutations: 1,
             tie_break: TieBreak::Random,
+            fallback: Fallback::KeepTop,
             seed: 929,
         }
     }
@@ -139,6 +160,23 @@ impl SetwiseState {
             finished: false,
             calls: Vec::new(),
         }
+    }
+
+    /// What a failed comparison does, for its trace.
+    fn fallback_note(&self) -> &'static str {
+        match self.cfg.fallback {
+            Fallback::KeepTop => "; no swap (Rank-R1's policy)",
+            Fallback::FirstStage => "; the first stage's best of the set wins",
+        }
+    }
+
+    /// Index in `set` of the candidate the first stage ranked highest.
+    fn first_stage_best(&self, set: &[usize]) -> Option<usize> {
+        let rank = |pos: usize| {
+            let id = self.arr[pos].id();
+            self.original.iter().position(|c| c.id() == id)
+        };
+        (0..set.len()).min_by_key(|&i| rank(set[i]).unwrap_or(usize::MAX))
     }
 
     fn method_name(&self) -> &'static str {
@@ -210,25 +248,32 @@ impl Machine for SetwiseState {
                             trace.applied = true;
                         }
                         None => {
-                            trace.error = Some(match a.best {
-                                Some(b) => format!(
-                                    "picked [{}] of a set of {}; no swap",
-                                    b + 1,
-                                    slot.positions.len()
-                                ),
-                                None => "no usable answer; no swap (Rank-R1's policy)".into(),
-                            })
+                            trace.error = Some(
+                                match a.best {
+                                    Some(b) => format!(
+                                        "picked [{}] of a set of {}",
+                                        b + 1,
+                                        slot.positions.len()
+                                    ),
+                                    None => "no usable answer".into(),
+                                } + self.fallback_note(),
+                            )
                         }
                     }
                     trace.record = a.record;
                 }
-                Err(JudgeError(e)) => trace.error = Some(format!("judge failed: {e}; no swap")),
+                Err(JudgeError(e)) => {
+                    trace.error = Some(format!("judge failed: {e}{}", self.fallback_note()))
+                }
             }
             self.calls.push(trace);
         }
         let max = votes.iter().copied().max().unwrap_or(0);
         let winner = if max == 0 {
-            None
+            match self.cfg.fallback {
+                Fallback::KeepTop => None,
+                Fallback::FirstStage => self.first_stage_best(&set),
+            }
         } else {
             let tied: Vec<usize> = (0..votes.len()).filter(|&i| votes[i] == max).collect();
             Some(match self.cfg.tie_break {

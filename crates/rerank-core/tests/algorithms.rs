@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rerank_core::oracle::{Counting, FailingJudge, LabelJudge, RandomJudge, ReverseJudge};
 use rerank_core::{
     candidates_from_docs, rerank_listwise, rerank_setwise, Candidate, Coverage, Document,
-    DriverOptions, Query, Ranking, Setwise, SlidingWindow, SortMethod, TieBreak,
+    DriverOptions, Fallback, Query, Ranking, Setwise, SlidingWindow, SortMethod, TieBreak,
 };
 
 fn candidates(n: usize) -> Vec<Candidate> {
@@ -300,16 +300,34 @@ proptest! {
     #[test]
     fn always_a_permutation(n in 0usize..130, window in 1usize..30, step in 1usize..30, passes in 1usize..3,
                             full in any::<bool>(), num_child in 1usize..25, k in 1usize..30,
-                            heap in any::<bool>(), perms in 1usize..4, seed in any::<u64>(), invalid in 0.0f64..1.0) {
+                            heap in any::<bool>(), perms in 1usize..4, seed in any::<u64>(), invalid in 0.0f64..1.0,
+                            first_stage in any::<bool>()) {
         let q = || vec![(Query::new("q", "x"), candidates(n))];
         let opts = DriverOptions::default();
         let sw = SlidingWindow { window, step: if full { step.min(window) } else { step }, passes,
             coverage: if full { Coverage::Full } else { Coverage::RankGpt }, ..Default::default() };
         let out = rerank_listwise(&mut RandomJudge::new(seed, invalid), &sw, q(), &opts, |_| {}).unwrap();
         assert_permutation(&out[0], n);
-        let cfg = Setwise { method: if heap { SortMethod::HeapSort } else { SortMethod::BubbleSort }, num_child, k, permutations: perms, seed, ..Default::default() };
+        let fallback = if first_stage { Fallback::FirstStage } else { Fallback::KeepTop };
+        let cfg = Setwise { method: if heap { SortMethod::HeapSort } else { SortMethod::BubbleSort }, num_child, k, permutations: perms, seed, fallback, ..Default::default() };
         let out = rerank_setwise(&mut RandomJudge::new(seed, invalid), &cfg, q(), &opts, |_| {}).unwrap();
         assert_permutation(&out[0], n);
+    }
+
+    /// With the first-stage fallback a judge that never answers changes nothing, for
+    /// either sort and any shape; with Rank-R1's keep-the-top it does (checked above).
+    #[test]
+    fn first_stage_fallback_keeps_the_order_when_every_answer_fails(
+        n in 0usize..130, num_child in 1usize..25, k in 1usize..30, heap in any::<bool>(),
+        perms in 1usize..4, seed in any::<u64>()) {
+        let cfg = Setwise { method: if heap { SortMethod::HeapSort } else { SortMethod::BubbleSort },
+            num_child, k, permutations: perms, seed, fallback: Fallback::FirstStage, ..Default::default() };
+        let out = rerank_setwise(&mut FailingJudge, &cfg, vec![(Query::new("q", "x"), candidates(n))],
+            &DriverOptions::default(), |_| {}).unwrap();
+        let first_stage = candidates(n);
+        prop_assert_eq!(out[0].ids(), first_stage.iter().map(|c| c.id()).collect::<Vec<_>>());
+        prop_assert!(out[0].calls.iter().all(|c| !c.applied
+            && c.error.as_deref().unwrap().ends_with("the first stage's best of the set wins")));
     }
 }
 

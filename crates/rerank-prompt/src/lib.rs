@@ -28,8 +28,9 @@
 //!
 //! Setwise (`[k]` of a set): `ok` is exactly `[k]` in the answer (Rank-R1's rule);
 //! `wrong_format` is a usable but different form (`Document 3`, `3.`), taken only in
-//! lenient mode; `out_of_range` names a label outside the set; `empty` has none. An
-//! unusable setwise answer means "no swap", Rank-R1's policy.
+//! lenient mode; `out_of_range` names a label outside the set; `empty` has none. What
+//! an unusable setwise answer does is the sort's choice (`rerank_core::Fallback`: no
+//! swap, Rank-R1's policy, by default).
 //!
 //! Depends on `rerank-core` only.
 #![forbid(unsafe_code)]

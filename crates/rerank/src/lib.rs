@@ -34,6 +34,8 @@ mod reranker;
 pub use candidates::{candidates_from_run, CandidateReport};
 pub use error::{Error, Result};
 pub use method::{Algorithm, Method, MethodParams};
+pub use rerank_core::Fallback;
+pub use rerank_prompt::parse::SetwiseMode;
 pub use reranker::{Reranker, RerankerBuilder};
 
 pub use rerank_core as core;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rerank_core::{Coverage, Setwise, SlidingWindow, SortMethod};
+use rerank_core::{Coverage, Fallback, Setwise, SlidingWindow, SortMethod};
 
 use crate::error::Error;
 
@@ -69,6 +69,7 @@ impl Method {
                     .num_child
                     .unwrap_or(if self == Method::RankR1 { 19 } else { 3 }),
                 k: p.k,
+                fallback: p.fallback,
                 ..Setwise::default()
             }),
         }
@@ -112,6 +113,9 @@ pub struct MethodParams {
     pub num_child: Option<usize>,
     /// How many top documents the setwise sort produces. Default 10.
     pub k: usize,
+    /// Who wins a setwise comparison without a usable answer. Default: the set's top
+    /// stays, as Rank-R1 does.
+    pub fallback: Fallback,
 }
 
 impl Default for MethodParams {
@@ -123,6 +127,7 @@ impl Default for MethodParams {
             passes: 1,
             num_child: None,
             k: 10,
+            fallback: Fallback::KeepTop,
         }
     }
 }

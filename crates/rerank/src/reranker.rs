@@ -4,6 +4,7 @@ use candle_core::Device;
 use rerank_core::{rerank_listwise, rerank_setwise, Candidate, DriverOptions, Query, Ranking};
 use rerank_model::candle::{CandleBackend, Weights};
 use rerank_model::{Backend, LlmJudge, ModelSource, SamplingParams};
+use rerank_prompt::parse::SetwiseMode;
 use rerank_prompt::{Template, TemplateKind};
 
 use crate::error::{Error, Result};
@@ -52,6 +53,7 @@ pub struct RerankerBuilder<B: Backend = CandleBackend> {
     template: Option<Template>,
     max_new_tokens: Option<usize>,
     sampling: Option<SamplingParams>,
+    setwise_mode: SetwiseMode,
     batch_size: usize,
 }
 
@@ -70,6 +72,7 @@ impl Reranker<CandleBackend> {
             template: None,
             max_new_tokens: None,
             sampling: None,
+            setwise_mode: SetwiseMode::Reference,
             batch_size: 8,
         }
     }
@@ -118,6 +121,7 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
             template: self.template,
             max_new_tokens: self.max_new_tokens,
             sampling: self.sampling,
+            setwise_mode: self.setwise_mode,
             batch_size: self.batch_size,
         }
     }
@@ -196,6 +200,13 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
         self
     }
 
+    /// How setwise answers are read: Rank-R1's exact `[k]` rule (the default), or
+    /// leniently (`3`, `Document 3`, a bare `[3]` without answer tags).
+    pub fn setwise_mode(mut self, mode: SetwiseMode) -> Self {
+        self.setwise_mode = mode;
+        self
+    }
+
     /// Most prompts sent to the backend in one batch (across queries); default 8.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n;
@@ -232,6 +243,7 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
         })?;
         let backend = loader(&self.device, self.weights)?;
         let mut judge = LlmJudge::new(backend, template)?;
+        judge.setwise_mode = self.setwise_mode;
         if let Some(s) = self.sampling {
             judge.params = SamplingParams {
                 stop: if s.stop.is_empty() {
