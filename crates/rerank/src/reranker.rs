@@ -1,7 +1,9 @@
 //! [`Reranker`]: a model backend, a prompt template and a ranking algorithm, composed.
 
 use candle_core::Device;
-use rerank_core::{rerank_listwise, rerank_setwise, Candidate, DriverOptions, Query, Ranking};
+use rerank_core::{
+    rerank_listwise, rerank_setwise, Candidate, DriverOptions, Fallback, Query, Ranking,
+};
 use rerank_model::candle::{CandleBackend, Weights};
 use rerank_model::{Backend, LlmJudge, ModelSource, SamplingParams};
 use rerank_prompt::parse::SetwiseMode;
@@ -165,6 +167,13 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
     /// How many top documents a setwise sort produces.
     pub fn k(mut self, n: usize) -> Self {
         self.params.k = n;
+        self
+    }
+
+    /// Who wins a setwise comparison the model gave no usable answer to: the set's top
+    /// (Rank-R1's policy, the default) or the first stage's best.
+    pub fn fallback(mut self, fallback: Fallback) -> Self {
+        self.params.fallback = fallback;
         self
     }
 

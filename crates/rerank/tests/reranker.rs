@@ -4,7 +4,7 @@
 
 use rerank::core::{candidates_from_docs, Candidate, Document, Query};
 use rerank::prompt::Template;
-use rerank::{Method, Reranker};
+use rerank::{Fallback, Method, Reranker, SetwiseMode};
 
 const MODEL: &str = "smollm2-135m";
 
@@ -62,6 +62,47 @@ fn every_method_reranks_the_top_and_keeps_the_tail() {
             assert!(c.record.raw_output.is_some() && c.record.prompt_tokens.unwrap() > 50);
         }
     }
+}
+
+#[test]
+fn unreadable_setwise_answers_keep_the_first_stage_order_with_its_fallback() {
+    // One new token cannot hold Rank-R1's `<think>…</think><answer>[k]</answer>`, so
+    // every comparison is unreadable; with the first-stage fallback nothing moves.
+    let query = Query::new("q", "radio waves in the ionosphere");
+    let mut r = Reranker::builder()
+        .model(MODEL)
+        .method(Method::RankR1)
+        .top(6)
+        .num_child(2)
+        .k(3)
+        .max_new_tokens(1)
+        .fallback(Fallback::FirstStage)
+        .build()
+        .unwrap();
+    assert_eq!(r.judge().setwise_mode, SetwiseMode::Reference);
+    let ranking = r.rerank(&query, &candidates(9)).unwrap();
+    let first_stage: Vec<String> = (0..9).map(|i| format!("d{i}")).collect();
+    assert_eq!(ranking.ids(), first_stage);
+    assert!(ranking.calls.len() >= 3);
+    for c in &ranking.calls {
+        assert!(!c.applied);
+        assert!(
+            c.error
+                .as_deref()
+                .unwrap()
+                .ends_with("the first stage's best of the set wins"),
+            "{:?}",
+            c.error
+        );
+        assert_eq!(c.record.completion_tokens, Some(1));
+    }
+    let mut lenient = Reranker::builder()
+        .model(MODEL)
+        .method(Method::RankR1)
+        .setwise_mode(SetwiseMode::Lenient)
+        .build()
+        .unwrap();
+    assert_eq!(lenient.judge().setwise_mode, SetwiseMode::Lenient);
 }
 
 #[test]
