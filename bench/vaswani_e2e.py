@@ -42,25 +42,26 @@ BIN = os.path.join(ROOT, "target", "release", "rerank")
 SETWISE = ("rank-r1", "setwise")
 
 
-def fallback_args(args, method):
-    """The setwise options that differ from Rank-R1's defaults."""
+def setwise_options(args, method):
+    """The setwise options that differ from Rank-R1's defaults, as (flag, value)."""
     if method not in SETWISE:
         return []
-    out = []
-    if args.fallback != "keep-top":
-        out += ["--fallback", args.fallback]
-    if args.setwise_parse != "reference":
-        out += ["--setwise-parse", args.setwise_parse]
-    return out
+    chosen = [("--fallback", args.fallback, "keep-top"),
+              ("--setwise-parse", args.setwise_parse, "reference")]
+    return [(flag, value) for flag, value, default in chosen if value != default]
+
+
+def fallback_args(args, method):
+    return [x for option in setwise_options(args, method) for x in option]
 
 
 def run_name(args, method):
     """The run's file: e.g. `rank-r1-first-stage.run` for the first-stage fallback,
     `rank-r1-lenient.run` for lenient parsing."""
-    suffix = "".join("-" + v for v in fallback_args(args, method)[1::2])
-    return method + suffix + ".run"
+    return method + "".join("-" + value for _, value in setwise_options(args, method)) + ".run"
 
 
+# Every run_name suffix, for the report.
 VARIANTS = ["", "-first-stage", "-lenient", "-first-stage-lenient"]
 
 

@@ -277,7 +277,6 @@ pub fn build_reranker(
             Fallback::KeepTop
         },
     };
-    let fallback = params.fallback;
     let batch = if m.backend == "http" {
         m.batch.max(m.concurrency)
     } else {
@@ -319,13 +318,15 @@ pub fn build_reranker(
         "max_new_tokens": m.max_new_tokens, "temperature": m.temperature,
         "top_p": m.top_p, "seed": m.seed,
     });
-    // Recorded only when not the default, so runs started before the option existed
-    // still resume.
-    if fallback != Fallback::KeepTop {
-        config["fallback"] = a.fallback.clone().into();
-    }
-    if a.setwise_parse != "reference" {
-        config["setwise_parse"] = a.setwise_parse.clone().into();
+    // The setwise options are recorded only when not the default, so runs started
+    // before they existed still resume.
+    for (key, value, default) in [
+        ("fallback", &a.fallback, "keep-top"),
+        ("setwise_parse", &a.setwise_parse, "reference"),
+    ] {
+        if value != default {
+            config[key] = value.as_str().into();
+        }
     }
     Ok((reranker, config))
 }

@@ -10,10 +10,11 @@
 /// glibc serves such sizes with fresh `mmap` pages and returns them on `free`, so every
 /// layer pays for page faults and zeroing: on a 1,600-token prompt that was over a
 /// quarter of Qwen2.5-0.5B's prefill time (6.0 s against 4.3 s with these settings;
-/// the `bench_backend` example with and without `--glibc-defaults`). This raises the `mmap` threshold to its maximum (32 MiB)
-/// and the trim threshold to 2 GiB, so freed blocks stay in the heap for the next
-/// layer. The cost: memory a program frees is not returned to the system while it
-/// runs. The `rerank` command line and the `rerank` facade's builder call this.
+/// the `bench_backend` example with and without `--glibc-defaults`). This raises the
+/// `mmap` threshold to its maximum (32 MiB) and the trim threshold to 2 GiB, so freed
+/// blocks stay in the heap for the next layer. The cost: memory a program frees is
+/// not returned to the system while it runs. The `rerank` command line and the
+/// `rerank` facade's builder call this.
 ///
 /// ```
 /// rerank_model::candle::keep_freed_memory();
