@@ -143,6 +143,13 @@ fn setwise_reference_and_lenient() {
         parse_setwise("<answer>[3]</answer>", 20, &zero_shot, Reference).best,
         Some(2)
     );
+    // Qwen2.5-0.5B's untagged answers on Vaswani (bench/results/vaswani-e2e).
+    let bare = "[3] dielectric constant of plasma";
+    assert_eq!(pick(bare, 20, Reference), (None, ParseOutcome::WrongFormat));
+    assert_eq!(
+        pick(bare, 20, Lenient),
+        (Some(2), ParseOutcome::WrongFormat)
+    );
 }
 
 proptest! {
