@@ -7,7 +7,7 @@ use rerank_core::Error;
 
 fn vaswani(file: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/vaswani")
+        .join("../data/vaswani")
         .join(file)
 }
 

@@ -31,7 +31,7 @@ fn single_turn(t: &Template) -> (&str, &str, &str) {
 fn the_copy_is_the_shared_reference() {
     let shared = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/reference/prompts.md"
+        "/../../shared/reference/prompts.md"
     );
     match std::fs::read_to_string(shared) {
         Ok(s) => assert_eq!(

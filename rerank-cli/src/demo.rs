@@ -19,9 +19,9 @@ use rerank_model::registry;
 
 use crate::rerank_cmd::{build_reranker, MethodArgs, ModelArgs, Tally};
 
-const DOCS: &[u8] = include_bytes!("../../../data/vaswani/doc-text.trec");
-const TOPICS: &[u8] = include_bytes!("../../../data/vaswani/query-text.trec");
-const QRELS: &[u8] = include_bytes!("../../../data/vaswani/qrels");
+const DOCS: &[u8] = include_bytes!("../../data/vaswani/doc-text.trec");
+const TOPICS: &[u8] = include_bytes!("../../data/vaswani/query-text.trec");
+const QRELS: &[u8] = include_bytes!("../../data/vaswani/qrels");
 
 #[derive(Args, Debug)]
 #[command(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 fn vaswani(file: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/vaswani")
+        .join("../data/vaswani")
         .join(file)
         .to_string_lossy()
         .into_owned()

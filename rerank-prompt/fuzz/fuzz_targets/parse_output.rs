@@ -2,7 +2,7 @@
 //! listwise parser must return a permutation of the window and the setwise parser a
 //! pick inside the set (or none), without panicking.
 //!
-//! cargo fuzz run parse_output   (from crates/rerank-prompt; see ../README.md)
+//! cargo fuzz run parse_output   (from rerank-prompt; see ../README.md)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

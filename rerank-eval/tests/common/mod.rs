@@ -11,7 +11,7 @@ use std::process::Command;
 /// unless `RERANK_SKIP_PYTHON_REFERENCE=1`, in which case it returns `None` and the
 /// caller skips (saying so).
 pub fn reference_python(module: &str) -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let python = std::env::var_os("RERANK_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".venv/bin/python"));

@@ -10,7 +10,7 @@ use rerank::eval::{EvalOptions, Evaluator, Qrels, Run};
 
 fn vaswani(file: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/vaswani")
+        .join("../data/vaswani")
         .join(file)
 }
 
