@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use rerank_eval::stats::{self, CompareOptions, Test};
 use rerank_eval::{Evaluation, Evaluator, Qrels, Summary};
 
-use crate::eval_cmd::CommonOpts;
+use crate::eval_opts::CommonOpts;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum TestArg {

@@ -7,6 +7,7 @@
 mod compare_cmd;
 mod demo;
 mod eval_cmd;
+mod eval_opts;
 mod fetch_cmd;
 mod rerank_cmd;
 mod retrieve_cmd;

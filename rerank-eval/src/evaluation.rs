@@ -5,7 +5,6 @@ use std::io::Write;
 
 use ndarray::{Array2, ArrayView1};
 
-use crate::evaluator::summarise;
 use crate::format::trec_float;
 use crate::measures::{MeasureKind, Summary, ValueKind};
 use crate::zscore::ZScores;
@@ -221,5 +220,26 @@ impl Evaluation {
         self.write_trec_eval(&mut out, per_query, true)
             .expect("writing to a Vec cannot fail");
         String::from_utf8(out).expect("all parts are UTF-8")
+    }
+}
+
+/// Summarises one column over queries (in row order, as trec_eval accumulates).
+/// With `zscores`, geometric-mean columns already hold the (z-scored) logarithms.
+fn summarise(col: &Column, values: ndarray::ArrayView1<f64>, zscores: bool) -> f64 {
+    let n = values.len() as f64;
+    match col.summary {
+        Summary::Mean => values.iter().sum::<f64>() / n,
+        Summary::Sum => values.iter().sum(),
+        Summary::GeometricMean if zscores => (values.iter().sum::<f64>() / n).exp(),
+        Summary::GeometricMean => (values.iter().map(|v| v.ln()).sum::<f64>() / n).exp(),
+        Summary::NumQueries => n,
+        Summary::RunName | Summary::NotSummarised => f64::NAN,
+    }
+}
+
+impl Column {
+    /// Whether values are integer counts.
+    pub fn is_count(&self) -> bool {
+        self.value == ValueKind::Count
     }
 }

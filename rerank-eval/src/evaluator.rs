@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::evaluation::{Column, Evaluation};
-use crate::measures::{Measure, MeasureKind, Summary, ValueKind};
+use crate::measures::{Measure, MeasureKind};
 use crate::options::EvalOptions;
 use crate::qrels::Qrels;
 use crate::ranked::{RankScratch, RankedList};
@@ -94,14 +94,6 @@ impl Evaluator {
             session.add(q)?;
         }
         session.finish(run.name().to_owned(), run.len())
-    }
-
-    /// Evaluates a run file, streaming it: memory stays proportional to the largest
-    /// query, not to the file. A reading thread parses while this thread evaluates;
-    /// a file whose queries are not grouped is read whole instead, with the same
-    /// result. `-` reads standard input.
-    pub fn evaluate_file(&self, qrels: &Qrels, path: impl AsRef<Path>) -> Result<Evaluation> {
-        crate::stream::evaluate_run_file(self, qrels, path.as_ref())
     }
 
     /// Computes every column for one query's ranked list into `row` (zeroed first).
@@ -255,26 +247,5 @@ impl Session<'_> {
             values,
             texts,
         ))
-    }
-}
-
-/// Summarises one column over queries (in row order, as trec_eval accumulates).
-/// With `zscores`, geometric-mean columns already hold the (z-scored) logarithms.
-pub(crate) fn summarise(col: &Column, values: ndarray::ArrayView1<f64>, zscores: bool) -> f64 {
-    let n = values.len() as f64;
-    match col.summary {
-        Summary::Mean => values.iter().sum::<f64>() / n,
-        Summary::Sum => values.iter().sum(),
-        Summary::GeometricMean if zscores => (values.iter().sum::<f64>() / n).exp(),
-        Summary::GeometricMean => (values.iter().map(|v| v.ln()).sum::<f64>() / n).exp(),
-        Summary::NumQueries => n,
-        Summary::RunName | Summary::NotSummarised => f64::NAN,
-    }
-}
-
-impl Column {
-    /// Whether values are integer counts.
-    pub fn is_count(&self) -> bool {
-        self.value == ValueKind::Count
     }
 }

@@ -35,7 +35,17 @@ enum Msg {
     Done(Tail),
 }
 
-pub(crate) fn evaluate_run_file(ev: &Evaluator, qrels: &Qrels, path: &Path) -> Result<Evaluation> {
+impl Evaluator {
+    /// Evaluates a run file, streaming it: memory stays proportional to the largest
+    /// query, not to the file. A reading thread parses while this thread evaluates;
+    /// a file whose queries are not grouped is read whole instead, with the same
+    /// result. `-` reads standard input.
+    pub fn evaluate_file(&self, qrels: &Qrels, path: impl AsRef<Path>) -> Result<Evaluation> {
+        evaluate_run_file(self, qrels, path.as_ref())
+    }
+}
+
+fn evaluate_run_file(ev: &Evaluator, qrels: &Qrels, path: &Path) -> Result<Evaluation> {
     if path == Path::new("-") {
         let run = Run::from_reader(std::io::stdin().lock(), "<stdin>")?;
         return ev.evaluate(qrels, &run);
