@@ -38,7 +38,7 @@ pub struct CompareArgs {
     pub test: TestArg,
 
     /// Permutations (randomization test) or resamples (bootstrap)
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = crate::values::at_least_one)]
     pub samples: usize,
 
     /// Seed for the randomization test and the bootstrap

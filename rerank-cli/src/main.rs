@@ -11,6 +11,7 @@ mod eval_opts;
 mod fetch_cmd;
 mod rerank_cmd;
 mod retrieve_cmd;
+mod values;
 
 use clap::{Parser, Subcommand};
 

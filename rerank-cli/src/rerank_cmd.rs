@@ -18,6 +18,8 @@ use rerank_model::{AnyBackend, ModelSource};
 use rerank_prompt::parse::SetwiseMode;
 use rerank_prompt::Template;
 
+use crate::values::{self, at_least_one};
+
 /// How the model is chosen and run (shared with `demo`).
 #[derive(Args, Clone, Debug)]
 pub struct ModelArgs {
@@ -41,11 +43,11 @@ pub struct ModelArgs {
     pub api_key_env: String,
 
     /// http: requests in flight at once
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = at_least_one)]
     pub concurrency: usize,
 
     /// http: seconds before one attempt of a request is abandoned
-    #[arg(long, default_value_t = 600.0)]
+    #[arg(long, default_value_t = 600.0, value_parser = values::seconds)]
     pub timeout: f64,
 
     /// http: retries of a failed request (connection errors, timeouts, 429, 5xx, bad bodies)
@@ -73,15 +75,15 @@ pub struct ModelArgs {
     pub weights: String,
 
     /// Most tokens generated per model call (reasoning included)
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = at_least_one)]
     pub max_new_tokens: usize,
 
     /// Sampling temperature (0: greedy)
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = values::temperature)]
     pub temperature: f32,
 
     /// Nucleus sampling threshold
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = values::top_p)]
     pub top_p: f32,
 
     /// Sampling seed
@@ -89,7 +91,7 @@ pub struct ModelArgs {
     pub seed: u64,
 
     /// Most prompts per model batch (across queries)
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = at_least_one)]
     pub batch: usize,
 }
 
@@ -101,27 +103,27 @@ pub struct MethodArgs {
     pub method: String,
 
     /// Candidates reranked per query (the rest keep their order below them)
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     pub top: usize,
 
     /// Sliding window size (listwise)
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = at_least_one)]
     pub window: usize,
 
     /// Sliding window step (listwise)
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     pub step: usize,
 
     /// Sliding window passes (listwise)
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub passes: usize,
 
     /// Children per heap node, sets of N+1 (setwise; default 19 for rank-r1, 3 for setwise)
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub num_child: Option<usize>,
 
     /// Top documents a setwise sort produces
-    #[arg(short = 'k', long, default_value_t = 10)]
+    #[arg(short = 'k', long, default_value_t = 10, value_parser = at_least_one)]
     pub k: usize,
 
     /// Who wins a setwise comparison the model gave no usable answer to: keep-top (the
@@ -186,14 +188,21 @@ pub struct RerankArgs {
     pub overwrite: bool,
 
     /// Rerank only the first N topics (in topic file order)
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub limit: Option<usize>,
+}
+
+fn device_error(spec: &str, e: &candle_core::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "--device {spec}: {}",
+        rerank_model::candle::candle_message(e)
+    )
 }
 
 pub fn parse_device(spec: &str) -> Result<candle_core::Device> {
     let d = match spec {
         "cpu" => candle_core::Device::Cpu,
-        "metal" => candle_core::Device::new_metal(0)?,
+        "metal" => candle_core::Device::new_metal(0).map_err(|e| device_error(spec, &e))?,
         s if s == "cuda" || s.starts_with("cuda:") => {
             let n: usize = s
                 .strip_prefix("cuda:")
@@ -201,7 +210,7 @@ pub fn parse_device(spec: &str) -> Result<candle_core::Device> {
                 .transpose()
                 .with_context(|| format!("bad device '{s}' (cuda:N)"))?
                 .unwrap_or(0);
-            candle_core::Device::new_cuda(n)?
+            candle_core::Device::new_cuda(n).map_err(|e| device_error(spec, &e))?
         }
         other => bail!("unknown device '{other}'; use cpu, cuda, cuda:N or metal"),
     };
@@ -209,7 +218,12 @@ pub fn parse_device(spec: &str) -> Result<candle_core::Device> {
 }
 
 fn load_tokenizer(spec: &str) -> Result<tokenizers::Tokenizer> {
-    Ok(match ModelSource::resolve(spec)? {
+    let source = ModelSource::resolve(spec).with_context(|| {
+        format!(
+            "--tokenizer '{spec}' is not a known model name, a GGUF file or a safetensors folder"
+        )
+    })?;
+    Ok(match source {
         ModelSource::Gguf(p) => rerank_model::GgufFile::open(&p)?.tokenizer()?,
         ModelSource::Safetensors(d) => {
             tokenizers::Tokenizer::from_file(d.join("tokenizer.json"))
@@ -225,7 +239,7 @@ pub fn build_backend(m: &ModelArgs) -> Result<AnyBackend> {
             let mut config =
                 HttpConfig::new(&m.base_url, &m.model).api_key_from_env(&m.api_key_env);
             config.concurrency = m.concurrency;
-            config.timeout = std::time::Duration::from_secs_f64(m.timeout.max(0.001));
+            config.timeout = std::time::Duration::from_secs_f64(m.timeout);
             config.retry.max_retries = m.retries;
             if let Some(extra) = &m.extra_body {
                 let v: serde_json::Value = serde_json::from_str(extra)
@@ -301,7 +315,7 @@ pub fn build_reranker(
         });
     let mut prompt = serde_json::Value::String(method.template_name().into());
     if let Some(p) = &a.prompt {
-        let t = Template::from_toml_file(p)?;
+        let t = Template::from_toml_file_as(p, method.template_kind())?;
         prompt = serde_json::json!({"file": p, "text": std::fs::read_to_string(p)?});
         builder = builder.template(t);
     }
@@ -358,6 +372,59 @@ impl Tally {
     }
 }
 
+/// A list for a warning: the first few items, then how many more.
+fn some_of(items: impl ExactSizeIterator<Item = String>) -> String {
+    let n = items.len();
+    let shown: Vec<String> = items.take(5).collect();
+    if n > shown.len() {
+        format!("{}, … ({} more)", shown.join(", "), n - shown.len())
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Says what did not line up between the run, the topics and the corpus.
+fn warn_about(report: &rerank::CandidateReport, args: &RerankArgs) {
+    let pairs = |v: &[(String, String)]| some_of(v.iter().map(|(q, d)| format!("{q}/{d}")));
+    if !report.missing_docs.is_empty() {
+        eprintln!(
+            "warning: {} documents of {} are not in {} and were skipped ({}); \
+             check that the run and the corpus belong together",
+            report.missing_docs.len(),
+            args.run.display(),
+            args.corpus.display(),
+            pairs(&report.missing_docs)
+        );
+    }
+    if !report.duplicate_docs.is_empty() {
+        eprintln!(
+            "warning: {} documents are listed more than once for the same query in {}; \
+             each keeps its best rank and the repeats were dropped ({})",
+            report.duplicate_docs.len(),
+            args.run.display(),
+            pairs(&report.duplicate_docs)
+        );
+    }
+    if !report.topics_without_run.is_empty() {
+        eprintln!(
+            "warning: {} topics have no ranking in {} (nothing to rerank): {}",
+            report.topics_without_run.len(),
+            args.run.display(),
+            some_of(report.topics_without_run.iter().cloned())
+        );
+    }
+    if !report.topics_without_candidates.is_empty() {
+        eprintln!(
+            "warning: {} topics have a ranking in {} but none of its documents is in {}, \
+             so they are left out of the output: {}",
+            report.topics_without_candidates.len(),
+            args.run.display(),
+            args.corpus.display(),
+            some_of(report.topics_without_candidates.iter().cloned())
+        );
+    }
+}
+
 fn default_trace(output: &Path) -> PathBuf {
     let mut p = output.as_os_str().to_owned();
     p.push(".trace.jsonl");
@@ -372,40 +439,14 @@ pub fn run(args: RerankArgs) -> Result<()> {
     let corpus = Corpus::read(&args.corpus)?;
     let first_stage = Run::from_path(&args.run)?;
     let (queries, report) = candidates_from_run(&first_stage, &topics, &corpus, usize::MAX);
-    if !report.missing_docs.is_empty() {
-        let shown: Vec<String> = report
-            .missing_docs
-            .iter()
-            .take(5)
-            .map(|(q, d)| format!("{q}/{d}"))
-            .collect();
-        eprintln!(
-            "warning: {} documents of {} are not in {} and were skipped ({}{}); \
-             check that the run and the corpus belong together",
-            report.missing_docs.len(),
-            args.run.display(),
-            args.corpus.display(),
-            shown.join(", "),
-            if report.missing_docs.len() > 5 {
-                ", …"
-            } else {
-                ""
-            }
-        );
-    }
-    if !report.topics_without_run.is_empty() {
-        eprintln!(
-            "warning: {} topics have no ranking in {} (nothing to rerank): {}",
-            report.topics_without_run.len(),
-            args.run.display(),
-            report.topics_without_run.join(", ")
-        );
-    }
+    warn_about(&report, &args);
     if queries.is_empty() {
         bail!(
-            "no topic of {} has a ranking in {}; check that they belong together",
+            "nothing to rerank: no topic of {} has a ranking in {} with documents in {}; \
+             check that they belong together",
             args.topics.display(),
-            args.run.display()
+            args.run.display(),
+            args.corpus.display()
         );
     }
     if args.model.backend == "http" {

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use rerank::bm25::Bm25Index;
+use rerank::bm25::{file_sha256, Bm25Index, IndexOrigin};
 use rerank_core::data::{read_topics, Corpus};
 
 #[derive(Args, Debug)]
@@ -26,13 +26,18 @@ pub struct RetrieveArgs {
     pub topics: PathBuf,
 
     /// Documents per query
-    #[arg(short = 'k', long, default_value_t = 100)]
+    #[arg(short = 'k', long, default_value_t = 100, value_parser = crate::values::at_least_one)]
     pub k: usize,
 
     /// Keep the index in this folder: built there if it is empty or missing, reused
-    /// otherwise (then --corpus may be left out)
+    /// otherwise (then --corpus may be left out; given, it must be the corpus the index
+    /// was built from)
     #[arg(long)]
     pub index: Option<PathBuf>,
+
+    /// Rebuild the index in --index from --corpus even if one is there
+    #[arg(long, requires = "index")]
+    pub reindex: bool,
 
     /// Output TREC run ("-" for standard output)
     #[arg(short, long, default_value = "-")]
@@ -43,20 +48,91 @@ pub struct RetrieveArgs {
     pub tag: String,
 }
 
+/// The index the arguments describe: in memory, reused from --index (after checking
+/// that it was built from --corpus), or built there.
+fn open_or_build(args: &RetrieveArgs) -> Result<Bm25Index> {
+    let build = |corpus_path: &PathBuf, dir: Option<&std::path::Path>| -> Result<Bm25Index> {
+        let corpus = Corpus::read(corpus_path)?;
+        eprintln!("indexing {} documents", corpus.len());
+        let index = Bm25Index::build(&corpus, dir)?;
+        if let Some(d) = dir {
+            IndexOrigin::of_file(corpus_path, index.len())?.write(d)?;
+        }
+        Ok(index)
+    };
+    let Some(dir) = &args.index else {
+        let Some(corpus) = &args.corpus else {
+            bail!("give --corpus (or --index with an index built before)");
+        };
+        return build(corpus, None);
+    };
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "--index {} is a file; give a folder (it is created if missing)",
+            dir.display()
+        );
+    }
+    let has_index = dir.join("meta.json").is_file();
+    if has_index && !args.reindex {
+        let origin = IndexOrigin::read(dir)?;
+        if let Some(corpus) = &args.corpus {
+            let sha = file_sha256(corpus)?;
+            match &origin {
+                Some(o) if o.sha256 == sha => {}
+                Some(o) => bail!(
+                    "--index {} was built from {} ({} documents), whose contents differ from \
+                     --corpus {}; give another --index folder, or add --reindex to rebuild it",
+                    dir.display(),
+                    o.corpus.display(),
+                    o.documents,
+                    corpus.display()
+                ),
+                None => bail!(
+                    "--index {} has no record of the corpus it was built from, so it cannot be \
+                     checked against --corpus {}; add --reindex to rebuild it, or leave out \
+                     --corpus to use it as it is",
+                    dir.display(),
+                    corpus.display()
+                ),
+            }
+        }
+        match &origin {
+            Some(o) => eprintln!(
+                "using the index in {} (built from {})",
+                dir.display(),
+                o.corpus.display()
+            ),
+            None => eprintln!("using the index in {}", dir.display()),
+        }
+        return Ok(Bm25Index::open(dir)?);
+    }
+    let Some(corpus) = &args.corpus else {
+        bail!(
+            "--index {} holds no index yet; give --corpus to build it there",
+            dir.display()
+        );
+    };
+    if has_index {
+        // --reindex: only a folder holding an index (meta.json) is cleared.
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("clearing the old index in {}", dir.display()))?;
+    } else if dir.is_dir()
+        && std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .next()
+            .is_some()
+    {
+        bail!(
+            "--index {} is a folder that holds files but no index; give an empty or new folder",
+            dir.display()
+        );
+    }
+    build(corpus, Some(dir))
+}
+
 pub fn run(args: RetrieveArgs) -> Result<()> {
     let topics = read_topics(&args.topics)?;
-    let index = match (&args.index, &args.corpus) {
-        (Some(dir), _) if dir.join("meta.json").is_file() => {
-            eprintln!("using the index in {}", dir.display());
-            Bm25Index::open(dir)?
-        }
-        (dir, Some(corpus)) => {
-            let corpus = Corpus::read(corpus)?;
-            eprintln!("indexing {} documents", corpus.len());
-            Bm25Index::build(&corpus, dir.as_deref())?
-        }
-        (_, None) => anyhow::bail!("give --corpus (or --index with an index built before)"),
-    };
+    let index = open_or_build(&args)?;
     let mut out: Box<dyn Write> = if args.output.as_os_str() == "-" {
         Box::new(std::io::stdout().lock())
     } else {

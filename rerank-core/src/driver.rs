@@ -130,9 +130,10 @@ fn drive<A, M: Machine<Answer = A>>(
             let mut answers = call(&requests);
             if answers.len() != requests.len() {
                 let msg = format!(
-                    "the judge returned {} answers for {} requests",
+                    "the judge returned {} answers for {} request{}",
                     answers.len(),
-                    requests.len()
+                    requests.len(),
+                    if requests.len() == 1 { "" } else { "s" }
                 );
                 answers.truncate(requests.len());
                 while answers.len() < requests.len() {

@@ -77,8 +77,8 @@ impl SlidingWindow {
     /// Checks the configuration.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(Error::Config(format!("sliding window: {m}")));
-        if self.window == 0 || self.step == 0 {
-            return bad("window and step must be at least 1");
+        if self.window == 0 || self.step == 0 || self.passes == 0 {
+            return bad("window, step and passes must be at least 1");
         }
         if self.rank_end <= self.rank_start {
             return bad("rank_end must be greater than rank_start");

@@ -127,10 +127,17 @@ fn perfect_heapsort_and_bubblesort_return_the_exact_top_10() {
                 .calls
                 .iter()
                 .all(|c| c.positions.len() <= 20 && c.positions.len() >= 2));
-            eprintln!(
-                "{method:?} shuffle={shuffle}: {} comparisons for n=100, sets of 20, k=10",
-                out[0].calls.len()
+            // The counts the README quotes (perfect judge, these labels).
+            let expected = match method {
+                SortMethod::HeapSort => 23,
+                SortMethod::BubbleSort => 49,
+            };
+            assert_eq!(
+                out[0].calls.len(),
+                expected,
+                "{method:?} shuffle={shuffle}: comparisons for n=100, sets of 20, k=10"
             );
+            assert_eq!(judge.requests, expected);
         }
     }
 }
@@ -375,4 +382,97 @@ fn an_unreadable_answer_is_a_fallback() {
         .iter()
         .all(|c| c.error.as_deref() == Some("no usable answer; window kept")));
     assert_permutation(&out[0], 30);
+}
+
+/// A judge of the public traits that answers too few or too many requests.
+struct MiscountingJudge {
+    /// Answers given per call: the number of requests plus this (may be negative).
+    delta: isize,
+}
+
+impl rerank_core::ListwiseJudge for MiscountingJudge {
+    fn rank_windows(
+        &mut self,
+        requests: &[rerank_core::JudgeRequest<'_>],
+    ) -> Vec<Result<rerank_core::ListwiseAnswer, rerank_core::JudgeError>> {
+        let n = (requests.len() as isize + self.delta).max(0) as usize;
+        (0..n)
+            .map(|i| {
+                let len = requests.get(i).map_or(2, |r| r.candidates.len());
+                Ok(rerank_core::ListwiseAnswer {
+                    order: (0..len).rev().collect(),
+                    record: Default::default(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl rerank_core::SetwiseJudge for MiscountingJudge {
+    fn pick_best(
+        &mut self,
+        requests: &[rerank_core::JudgeRequest<'_>],
+    ) -> Vec<Result<rerank_core::SetwiseAnswer, rerank_core::JudgeError>> {
+        let n = (requests.len() as isize + self.delta).max(0) as usize;
+        (0..n)
+            .map(|_| {
+                Ok(rerank_core::SetwiseAnswer {
+                    best: Some(1),
+                    record: Default::default(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_judge_that_miscounts_its_answers_fails_those_calls_without_a_panic() {
+    let queries = || {
+        (0..3)
+            .map(|q| (Query::new(format!("q{q}"), "x"), candidates(30)))
+            .collect::<Vec<_>>()
+    };
+    for delta in [-1isize, -3, 2] {
+        let mut judge = MiscountingJudge { delta };
+        let out = rerank_listwise(
+            &mut judge,
+            &SlidingWindow::default(),
+            queries(),
+            &DriverOptions::default(),
+            |_| {},
+        )
+        .unwrap();
+        let mut judge = MiscountingJudge { delta };
+        let set = rerank_setwise(
+            &mut judge,
+            &Setwise::default(),
+            queries(),
+            &DriverOptions::default(),
+            |_| {},
+        )
+        .unwrap();
+        for r in out.iter().chain(&set) {
+            assert_permutation(r, 30);
+        }
+        let failed: Vec<&str> = out
+            .iter()
+            .chain(&set)
+            .flat_map(|r| &r.calls)
+            .filter_map(|c| c.error.as_deref())
+            .collect();
+        if delta < 0 {
+            // Each batch loses its last answers: those calls failed, saying why.
+            assert!(!failed.is_empty(), "delta {delta}");
+            assert!(
+                failed
+                    .iter()
+                    .all(|e| e.starts_with("judge failed: the judge returned ")
+                        && e.contains(" answers for ")),
+                "{failed:?}"
+            );
+        } else {
+            // Extra answers are dropped; every call was answered.
+            assert!(failed.is_empty(), "{failed:?}");
+        }
+    }
 }

@@ -11,16 +11,20 @@ pub type Source = PathBuf;
 /// Every variant that concerns input says which file (or in-memory source) and, where
 /// there is one, which line (1-based, counting every physical line, comments included),
 /// so that a user can open the file at the right place.
+///
+/// Each message is complete on its own (it goes into traces and logs as it is): a
+/// variant with an underlying cause, such as the operating system's I/O error, puts
+/// it in the message and keeps it in a `cause` field, and does not also return it
+/// from `source()`, so a printed error chain names each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     Io {
         /// The file.
         path: Source,
         /// The operating-system error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A line does not have the shape the format requires.

@@ -117,9 +117,9 @@ impl Qrels {
     /// and line.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Qrels> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| Error::Io {
+        let data = std::fs::read(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Qrels::parse(&data, path)
     }
@@ -130,7 +130,7 @@ impl Qrels {
         let mut data = Vec::new();
         reader.read_to_end(&mut data).map_err(|e| Error::Io {
             path: source.clone(),
-            source: e,
+            cause: e,
         })?;
         Qrels::parse(&data, &source)
     }

@@ -184,9 +184,9 @@ impl Run {
     /// evaluated, as in trec_eval.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Run> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| Error::Io {
+        let data = std::fs::read(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Run::parse(&data, path)
     }
@@ -197,7 +197,7 @@ impl Run {
         let mut data = Vec::new();
         reader.read_to_end(&mut data).map_err(|e| Error::Io {
             path: source.clone(),
-            source: e,
+            cause: e,
         })?;
         Run::parse(&data, &source)
     }
@@ -309,9 +309,9 @@ impl Run {
     /// Writes the run to a file (see [`Run::write_trec`]).
     pub fn write_path(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let io = |source| Error::Io {
+        let io = |cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let f = std::fs::File::create(path).map_err(io)?;
         let mut w = std::io::BufWriter::new(f);

@@ -50,9 +50,9 @@ fn evaluate_run_file(ev: &Evaluator, qrels: &Qrels, path: &Path) -> Result<Evalu
         let run = Run::from_reader(std::io::stdin().lock(), "<stdin>")?;
         return ev.evaluate(qrels, &run);
     }
-    let file = File::open(path).map_err(|source| Error::Io {
+    let file = File::open(path).map_err(|cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let outcome = std::thread::scope(|s| -> Result<Option<Evaluation>> {
         let (tx, rx) = mpsc::sync_channel::<Result<Msg>>(BLOCKS_IN_FLIGHT);
@@ -81,7 +81,7 @@ fn evaluate_run_file(ev: &Evaluator, qrels: &Qrels, path: &Path) -> Result<Evalu
         // either by a bug, which is reported rather than panicking here.
         Err(Error::Io {
             path: path.to_path_buf(),
-            source: std::io::Error::other("the reading thread stopped without finishing the file"),
+            cause: std::io::Error::other("the reading thread stopped without finishing the file"),
         })
     })?;
     match outcome {
@@ -97,9 +97,9 @@ fn read_blocks(
     tx: &mpsc::SyncSender<Result<Msg>>,
     recycle: &mpsc::Receiver<QueryResults>,
 ) -> Result<()> {
-    let io = |source| Error::Io {
+    let io = |cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
     let mut block = QueryResults::default();

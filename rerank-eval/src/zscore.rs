@@ -22,9 +22,9 @@ impl ZScores {
     /// Reads a z-score file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<ZScores> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| Error::Io {
+        let data = std::fs::read(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         lines::check_not_binary(&data, path, 0)?;
         let mut z = ZScores::default();

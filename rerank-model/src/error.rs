@@ -3,16 +3,20 @@
 use std::path::PathBuf;
 
 /// Errors of `rerank-model`.
+///
+/// Each message is complete on its own (it goes into traces and logs as it is): a
+/// variant with an underlying cause, such as the operating system's I/O error, puts
+/// it in the message and keeps it in a `cause` field, and does not also return it
+/// from `source()`, so a printed error chain names each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The operating-system error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// No known model has this name, and it is no file or cached repository either.
     #[error("unknown model '{name}': not a file, not a folder, not a known name ({known}), not in the Hugging Face cache")]
@@ -82,3 +86,16 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A candle error as one line of text, without the backtrace candle attaches when
+/// `RUST_BACKTRACE` is set (it belongs in a debugger, not in an error message or a
+/// trace).
+pub fn candle_message(e: &candle_core::Error) -> String {
+    use candle_core::Error as E;
+    match e {
+        E::WithBacktrace { inner, .. } => candle_message(inner),
+        E::Context { inner, context } => format!("{context}: {}", candle_message(inner)),
+        E::WithPath { inner, path } => format!("{}: {}", path.display(), candle_message(inner)),
+        other => other.to_string(),
+    }
+}

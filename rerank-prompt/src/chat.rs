@@ -74,9 +74,9 @@ impl ChatTemplate {
     /// `tokenizer_config.json`.
     pub fn from_tokenizer_config(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| Error::ChatTemplate(format!("{}: not valid JSON: {e}", path.display())))?;

@@ -3,16 +3,20 @@
 use std::path::PathBuf;
 
 /// Errors of `rerank-prompt`.
+///
+/// Each message is complete on its own (it goes into traces and logs as it is): a
+/// variant with an underlying cause, such as the operating system's I/O error, puts
+/// it in the message and keeps it in a `cause` field, and does not also return it
+/// from `source()`, so a printed error chain names each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The operating-system error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// No built-in template has this name.
     #[error("unknown prompt template '{name}'; built-in templates: {known} (or give a TOML file)")]

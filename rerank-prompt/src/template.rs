@@ -25,6 +25,16 @@ pub enum TemplateKind {
     Setwise,
 }
 
+impl TemplateKind {
+    /// `"listwise"` or `"setwise"`, as in template files.
+    pub fn name(self) -> &'static str {
+        match self {
+            TemplateKind::Listwise => "listwise",
+            TemplateKind::Setwise => "setwise",
+        }
+    }
+}
+
 /// A chat role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -327,26 +337,84 @@ impl Template {
     /// `doc_separator` (default `"\n"`), `pattern`. Per-passage (RankGPT's shape):
     /// `prompt_system` and a `[turns]` table with `intro_user`, `intro_assistant`,
     /// `passage_user`, `passage_assistant`, `final_user`. Both take `kind`
-    /// (`"listwise"` or `"setwise"`, required), and optionally `name`, `reasoning`,
+    /// (`"listwise"` or `"setwise"`; required here, see
+    /// [`Template::from_toml_file_as`] for llm-rankers' files, which have none), and
+    /// optionally `name`, `reasoning`,
     /// `answer_tags` (default: whether the prompt mentions `<think>` / `<answer>`)
     /// and `truncate_chars` / `truncate_words` / `truncate_tokens`.
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Template> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Template::from_toml_str(&text, path)
+    }
+
+    /// Reads a user template that is of `kind` when the file does not say: llm-rankers'
+    /// own TOML files (`prompt_setwise-R1.toml`, …) have no `kind` field, and the
+    /// method they are used with tells. A file that names the other kind is refused.
+    ///
+    /// ```
+    /// use rerank_prompt::{Template, TemplateKind};
+    /// let dir = std::env::temp_dir().join(format!("rerank-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let file = dir.join("prompt_setwise.toml");
+    /// std::fs::write(&file, "prompt_system = \"You rank.\"\nprompt_user = \"{query}\\n{docs}\\nBest?\"\n").unwrap();
+    /// let t = Template::from_toml_file_as(&file, TemplateKind::Setwise)?;
+    /// assert_eq!(t.kind, TemplateKind::Setwise);
+    /// assert!(Template::from_toml_file(&file).unwrap_err().to_string().contains("kind = \"setwise\""));
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok::<(), rerank_prompt::Error>(())
+    /// ```
+    pub fn from_toml_file_as(path: impl AsRef<Path>, kind: TemplateKind) -> Result<Template> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        Template::from_toml_str_as(&text, path, kind)
+    }
+
+    /// Parses a user template that is of `kind` when the text does not say (see
+    /// [`Template::from_toml_file_as`]); `source` names it in errors.
+    pub fn from_toml_str_as(text: &str, source: &Path, kind: TemplateKind) -> Result<Template> {
+        let t = Template::parse_toml(text, source, Some(kind))?;
+        if t.kind != kind {
+            return Err(Error::BadTemplate {
+                path: source.to_path_buf(),
+                message: format!(
+                    "kind = \"{}\", but the method needs a {} template",
+                    t.kind.name(),
+                    kind.name()
+                ),
+            });
+        }
+        Ok(t)
     }
 
     /// Parses a user template (see [`Template::from_toml_file`]); `source` names it in
     /// errors.
     pub fn from_toml_str(text: &str, source: &Path) -> Result<Template> {
+        Template::parse_toml(text, source, None)
+    }
+
+    fn parse_toml(
+        text: &str,
+        source: &Path,
+        default_kind: Option<TemplateKind>,
+    ) -> Result<Template> {
         let bad = |message: String| Error::BadTemplate {
             path: source.to_path_buf(),
             message,
         };
         let raw: RawTemplate = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let kind =
+            raw.kind.or(default_kind).ok_or_else(|| {
+                bad("no `kind`: add kind = \"listwise\" (the model orders a window, [2] > [1] > …) \
+                 or kind = \"setwise\" (the model picks the best of a set, [k])"
+                .into())
+            })?;
         let conversation = match (raw.prompt_user, raw.turns) {
             (Some(user), None) => Conversation::SingleTurn {
                 user,
@@ -403,7 +471,7 @@ impl Template {
                     .file_stem()
                     .map_or("custom".into(), |s| s.to_string_lossy().into_owned())
             }),
-            kind: raw.kind,
+            kind,
             reasoning: raw.reasoning.unwrap_or(all_text.contains("<think>")),
             answer_tags: raw.answer_tags.unwrap_or(all_text.contains("<answer>")),
             system: raw.prompt_system,
@@ -418,7 +486,7 @@ impl Template {
 #[serde(deny_unknown_fields)]
 struct RawTemplate {
     name: Option<String>,
-    kind: TemplateKind,
+    kind: Option<TemplateKind>,
     prompt_system: String,
     prompt_user: Option<String>,
     turns: Option<RawTurns>,

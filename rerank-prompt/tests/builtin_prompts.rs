@@ -1,9 +1,10 @@
 //! The built-in templates reproduce `shared/reference/prompts.md` byte for byte.
 //!
 //! `data/prompts.md` is a copy of that file; when the shared folder is beside the
-//! repository (as in CI) the copy is checked against it too.
+//! repository the copy is checked against it too, and CI (`RERANK_REQUIRE_SHARED=1`,
+//! set by `.ci/run`) fails when it is not there.
 
-use rerank_prompt::{Conversation, Message, Role, Template};
+use rerank_prompt::{Conversation, Message, Role, Template, TemplateKind};
 use serde_json::Value;
 
 const MD: &str = include_str!("data/prompts.md");
@@ -38,6 +39,9 @@ fn the_copy_is_the_shared_reference() {
             s, MD,
             "tests/data/prompts.md differs from shared/reference/prompts.md"
         ),
+        Err(e) if std::env::var_os("RERANK_REQUIRE_SHARED").is_some_and(|v| v == "1") => {
+            panic!("RERANK_REQUIRE_SHARED=1 but {shared} cannot be read: {e}")
+        }
         Err(_) => eprintln!(
             "shared/reference/prompts.md not beside the repository; checked the copy only"
         ),
@@ -174,15 +178,35 @@ fn single_turn_rendering_follows_the_published_code() {
 
 #[test]
 fn published_toml_files_load_as_user_templates() {
+    // llm-rankers' files have no `kind`: the method they are used with tells it.
     for (i, b) in blocks("toml").iter().enumerate() {
-        let kind = if i == 3 { "listwise" } else { "setwise" };
-        let t = Template::from_toml_str(
-            &format!("kind = \"{kind}\"\n{b}"),
-            "published.toml".as_ref(),
-        )
-        .unwrap();
+        let kind = if i == 3 {
+            TemplateKind::Listwise
+        } else {
+            TemplateKind::Setwise
+        };
+        let t = Template::from_toml_str_as(b, "published.toml".as_ref(), kind).unwrap();
         let builtin =
             Template::builtin(["rank-r1", "setwise", "rank-r1-v0.2", "rankzephyr"][i]).unwrap();
+        assert_eq!(t.kind, builtin.kind);
         assert_eq!((t.system, t.pattern), (builtin.system, builtin.pattern));
+        // Without a kind from the method, the error says what to add.
+        let e = Template::from_toml_str(b, "published.toml".as_ref())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("prompt template published.toml: no `kind`: add kind = \"listwise\""),
+            "{e}"
+        );
+        // A file that names the other kind is refused for this method.
+        let other = if i == 3 { "setwise" } else { "listwise" };
+        let e = Template::from_toml_str_as(
+            &format!("kind = \"{other}\"\n{b}"),
+            "published.toml".as_ref(),
+            kind,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("but the method needs a"), "{e}");
     }
 }

@@ -5,7 +5,11 @@
 //! term is a `SHOULD` clause, so a document's score is tantivy's BM25 (k1 = 1.2,
 //! b = 0.75) summed over the query terms.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use rerank_core::data::Corpus;
 use rerank_core::Query;
@@ -22,6 +26,77 @@ use tantivy::{Index, IndexReader, TantivyDocument, Term};
 use crate::error::{Error, Result};
 
 const ANALYZER: &str = "en_bm25";
+
+/// The file beside an on-disk index that says what it was built from.
+pub const ORIGIN_FILE: &str = "rerank-index.json";
+
+/// What an on-disk index was built from, recorded in [`ORIGIN_FILE`] so that reusing
+/// the index for another corpus can be refused instead of answering from the wrong
+/// documents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexOrigin {
+    /// The corpus file, as it was given.
+    pub corpus: PathBuf,
+    /// SHA-256 of the corpus file's bytes.
+    pub sha256: String,
+    /// Documents indexed.
+    pub documents: u64,
+}
+
+impl IndexOrigin {
+    /// The record for `corpus_file`, hashing its bytes.
+    pub fn of_file(corpus_file: &Path, documents: u64) -> Result<IndexOrigin> {
+        Ok(IndexOrigin {
+            corpus: corpus_file.to_path_buf(),
+            sha256: file_sha256(corpus_file)?,
+            documents,
+        })
+    }
+
+    /// Reads the record of the index in `dir` (`None` if it has none: an index built
+    /// without one, or by another program).
+    pub fn read(dir: &Path) -> Result<Option<IndexOrigin>> {
+        let path = dir.join(ORIGIN_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(cause) => return Err(Error::Io { path, cause }),
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::Index(format!("{}: not an index record: {e}", path.display())))
+    }
+
+    /// Writes the record into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(ORIGIN_FILE);
+        let text = serde_json::to_string_pretty(self).expect("the record serialises");
+        std::fs::write(&path, text + "\n").map_err(|cause| Error::Io { path, cause })
+    }
+}
+
+/// SHA-256 of a file's bytes, in hex.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let io = |cause| Error::Io {
+        path: path.to_path_buf(),
+        cause,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
 
 /// A BM25 index over a corpus.
 ///
@@ -81,9 +156,9 @@ impl Bm25Index {
         let index = match dir {
             None => Index::create_in_ram(schema),
             Some(d) => {
-                std::fs::create_dir_all(d).map_err(|source| Error::Io {
+                std::fs::create_dir_all(d).map_err(|cause| Error::Io {
                     path: d.to_path_buf(),
-                    source,
+                    cause,
                 })?;
                 Index::create_in_dir(d, schema).map_err(tantivy_err("creating the index"))?
             }

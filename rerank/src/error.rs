@@ -3,6 +3,11 @@
 use std::path::PathBuf;
 
 /// Errors of the `rerank` facade.
+///
+/// Each message is complete on its own (it goes into traces and logs as it is): a
+/// variant with an underlying cause, such as the operating system's I/O error, puts
+/// it in the message and keeps it in a `cause` field, and does not also return it
+/// from `source()`, so a printed error chain names each cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// From `rerank-core` (algorithm configuration, topics and corpus files).
@@ -24,12 +29,12 @@ pub enum Error {
     #[error("BM25 index: {0}")]
     Index(String),
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// An output cannot be resumed (written by another configuration, or not by a
     /// resumable run).

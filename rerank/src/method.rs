@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rerank_core::{Coverage, Fallback, Setwise, SlidingWindow, SortMethod};
+use rerank_prompt::TemplateKind;
 
 use crate::error::Error;
 
@@ -50,6 +51,14 @@ impl Method {
     /// The built-in template this method uses.
     pub fn template_name(self) -> &'static str {
         self.name()
+    }
+
+    /// Whether this method's template orders windows or picks from sets.
+    pub fn template_kind(self) -> TemplateKind {
+        match self {
+            Method::Rearank | Method::RankGpt => TemplateKind::Listwise,
+            Method::RankR1 | Method::Setwise => TemplateKind::Setwise,
+        }
     }
 
     /// The algorithm with this method's published parameters, changed by `p`.

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 pub struct RunOutput {
     run_path: PathBuf,
     run: File,
-    trace: Option<File>,
+    trace: Option<(PathBuf, File)>,
     progress: File,
     done: HashSet<String>,
     finished: Vec<Done>,
@@ -48,9 +48,9 @@ pub struct Done {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
+    move |cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -155,7 +155,9 @@ impl RunOutput {
         };
         Ok(RunOutput {
             run: append(run_path)?,
-            trace: trace_path.map(append).transpose()?,
+            trace: trace_path
+                .map(|p| append(p).map(|f| (p.to_path_buf(), f)))
+                .transpose()?,
             progress: append(&progress_path)?,
             run_path: run_path.to_path_buf(),
             done,
@@ -195,11 +197,11 @@ impl RunOutput {
             .write_all(lines.as_bytes())
             .map_err(io(&run_path))?;
         self.run.sync_data().map_err(io(&run_path))?;
-        if let Some(t) = &mut self.trace {
+        if let Some((trace_path, t)) = &mut self.trace {
             let mut buf = Vec::new();
-            rerank_core::trace::write_jsonl(&mut buf, &ranking.calls).map_err(io(&run_path))?;
-            t.write_all(&buf).map_err(io(&run_path))?;
-            t.sync_data().map_err(io(&run_path))?;
+            rerank_core::trace::write_jsonl(&mut buf, &ranking.calls).map_err(io(trace_path))?;
+            t.write_all(&buf).map_err(io(trace_path))?;
+            t.sync_data().map_err(io(trace_path))?;
         }
         let d = Done {
             qid: ranking.query_id.clone(),
@@ -308,6 +310,39 @@ mod tests {
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn a_failed_trace_write_names_the_trace_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("x.run");
+        let trace = dir.path().join("x.trace");
+        let cfg = serde_json::json!({"model": "m"});
+        let mut out = RunOutput::open(&run, Some(&trace), &cfg, "tag", false).unwrap();
+        // The trace's disk fills up: /dev/full fails every write with ENOSPC.
+        let full = std::fs::OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .unwrap();
+        out.trace = Some((trace.clone(), full));
+        let mut r = ranking("q1", 2);
+        r.calls.push(rerank_core::CallTrace {
+            query_id: "q1".into(),
+            method: "sliding_window".into(),
+            step: 0,
+            positions: vec![0, 1],
+            doc_ids: vec!["d0".into(), "d1".into()],
+            applied: true,
+            error: None,
+            record: Default::default(),
+        });
+        let e = out.write(&r).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!("{}: No space left on device (os error 28)", trace.display())
+        );
+        // The query is not marked done, so a rerun does it again.
+        assert!(!out.is_done("q1"));
     }
 
     #[test]

@@ -224,6 +224,24 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
 
     /// Loads the model and checks that the pieces fit together.
     pub fn build(self) -> Result<Reranker<B>> {
+        let p = &self.params;
+        if p.top == 0 {
+            return Err(Error::Config("top must be at least 1".into()));
+        }
+        if self.algorithm.is_none() {
+            // Named as the builder's methods, before they become the algorithm's fields.
+            for (name, value) in [
+                ("window", p.window),
+                ("step", p.step),
+                ("passes", p.passes),
+                ("num_child", p.num_child.unwrap_or(1)),
+                ("k", p.k),
+            ] {
+                if value == 0 {
+                    return Err(Error::Config(format!("{name} must be at least 1")));
+                }
+            }
+        }
         let algorithm = self
             .algorithm
             .unwrap_or_else(|| self.method.algorithm(&self.params));
@@ -241,9 +259,6 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
                 "template '{}' is {:?} but the algorithm is {:?}; use a matching template or method",
                 template.name, template.kind, wanted
             )));
-        }
-        if self.params.top == 0 {
-            return Err(Error::Config("top must be at least 1".into()));
         }
         let loader = self.loader.ok_or_else(|| {
             Error::Config(

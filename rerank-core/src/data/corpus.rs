@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use super::{element, json_id, squash, Format};
+use super::{element, json_id, not_a_folder, squash, unknown_format, Format};
 use crate::error::{Error, Result};
 use crate::types::Document;
 
@@ -47,9 +47,10 @@ impl Corpus {
     /// Reads a corpus file; the format is detected from its first characters.
     pub fn read(path: impl AsRef<Path>) -> Result<Corpus> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+        not_a_folder(path, "corpus")?;
+        let file = std::fs::File::open(path).map_err(|cause| Error::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Corpus::parse(file, path)
     }
@@ -106,7 +107,12 @@ impl Corpus {
                         continue;
                     }
                     let (id, text) = l.split_once('\t').ok_or_else(|| {
-                        bad(line, "expected `doc id<TAB>text` (no tab found)".into())
+                        let message = if corpus.docs.is_empty() {
+                            unknown_format("corpus", "doc id<TAB>text")
+                        } else {
+                            "expected `doc id<TAB>text` (no tab found)".into()
+                        };
+                        bad(line, message)
                     })?;
                     if line == 1 && matches!(id.trim(), "id" | "_id" | "docid" | "doc_id" | "pid") {
                         continue; // a header

@@ -40,10 +40,31 @@ impl Format {
     }
 }
 
+/// Refuses a folder where a file is expected (reading one fails obscurely, or as a
+/// parse error at line 1).
+pub(crate) fn not_a_folder(path: &Path, what: &str) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Io {
+            path: path.to_path_buf(),
+            cause: std::io::Error::other(format!("is a folder; give the {what} file")),
+        });
+    }
+    Ok(())
+}
+
+/// The message for a first content line that fits none of the formats.
+pub(crate) fn unknown_format(what: &str, tsv: &str) -> String {
+    format!(
+        "cannot tell the format of this {what} file: the first line is not a TREC record \
+         (`<`), a JSON object (`{{`) or `{tsv}` (no tab found)"
+    )
+}
+
 pub(crate) fn read_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+    not_a_folder(path, "topics")?;
+    let bytes = std::fs::read(path).map_err(|cause| Error::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];

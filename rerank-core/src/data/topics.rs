@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{element, json_id, read_file, squash, Format};
+use super::{element, json_id, read_file, squash, unknown_format, Format};
 use crate::error::{Error, Result};
 use crate::types::Query;
 
@@ -67,10 +67,12 @@ pub fn parse_topics(data: &str, source: &Path) -> Result<Vec<Query>> {
                     continue;
                 }
                 let (id, text) = l.split_once('\t').ok_or_else(|| {
-                    bad(
-                        line,
-                        "expected `query id<TAB>query text` (no tab found)".into(),
-                    )
+                    let message = if out.is_empty() {
+                        unknown_format("topics", "query id<TAB>query text")
+                    } else {
+                        "expected `query id<TAB>query text` (no tab found)".into()
+                    };
+                    bad(line, message)
                 })?;
                 out.push((Query::new(id.trim(), squash(text)), line));
             }

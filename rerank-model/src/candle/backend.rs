@@ -13,7 +13,7 @@ use crate::backend::{
     Backend, BackendInfo, FinishReason, Generation, GenerationRequest, LogprobRequest, Prompt,
     SamplingParams, Timings,
 };
-use crate::error::{Error, Result};
+use crate::error::{candle_message, Error, Result};
 use crate::gguf::GgufFile;
 use crate::source::ModelSource;
 
@@ -371,8 +371,9 @@ impl Backend for CandleBackend {
                             .decoder
                             .forward(&[&ids], std::slice::from_mut(&mut cache), true)?
                             .remove(0);
-                        let lp = log_softmax_rows(&logits)
-                            .map_err(|e| Error::Unsupported(format!("candle: {e}")))?;
+                        let lp = log_softmax_rows(&logits).map_err(|e| {
+                            Error::Unsupported(format!("candle: {}", candle_message(&e)))
+                        })?;
                         let mut total = 0f32;
                         for (j, &t) in cont.iter().enumerate() {
                             total += lp[prompt.len() - 1 + j][t as usize];
@@ -441,7 +442,7 @@ impl CandleBackend {
             let params = requests[*slot].params.clone();
             let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
             let next = sample(&first_logits[k], &params, &mut rng)
-                .map_err(|e| Error::Unsupported(format!("candle: {e}")))?;
+                .map_err(|e| Error::Unsupported(format!("candle: {}", candle_message(&e))))?;
             active.push(Active {
                 slot: *slot,
                 cache,
@@ -507,7 +508,7 @@ impl CandleBackend {
             for ((a, cache), l) in active.iter_mut().zip(caches).zip(&logits) {
                 a.cache = cache;
                 a.next = sample(l, &a.params, &mut a.rng)
-                    .map_err(|e| Error::Unsupported(format!("candle: {e}")))?;
+                    .map_err(|e| Error::Unsupported(format!("candle: {}", candle_message(&e))))?;
             }
         }
         let decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;

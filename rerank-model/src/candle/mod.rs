@@ -9,6 +9,7 @@ pub mod ops;
 mod parallel;
 mod qmatvec;
 
+pub use crate::error::candle_message;
 pub use backend::{CandleBackend, Weights};
 pub use malloc::keep_freed_memory;
 pub use model::{Decoder, SeqCache};

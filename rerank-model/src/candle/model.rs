@@ -17,11 +17,11 @@ use candle_core::{DType, Device, Module, Tensor};
 
 use super::decode_attention::decode_attention;
 use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
-use crate::error::{Error, Result};
+use crate::error::{candle_message, Error, Result};
 use crate::gguf::{GgufFile, ModelInfo};
 
 fn ce(e: candle_core::Error) -> Error {
-    Error::Unsupported(format!("candle: {e}"))
+    Error::Unsupported(format!("candle: {}", candle_message(&e)))
 }
 
 /// In [`Decoder::forward`], sequences with at least this many new tokens go through a
@@ -242,9 +242,9 @@ impl Decoder {
                 )))
             }
         };
-        let reader = File::open(&path).map_err(|source| Error::Io {
+        let reader = File::open(&path).map_err(|cause| Error::Io {
             path: path.clone(),
-            source,
+            cause,
         })?;
         let mut src = GgufSource {
             content: file.content(),
@@ -260,9 +260,9 @@ impl Decoder {
     pub fn from_safetensors(dir: &Path, device: &Device) -> Result<Decoder> {
         let info = info_from_config(dir)?;
         let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-            .map_err(|source| Error::Io {
+            .map_err(|cause| Error::Io {
                 path: dir.to_path_buf(),
-                source,
+                cause,
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "safetensors"))
@@ -553,7 +553,7 @@ impl WeightSource for GgufSource<'_> {
             .map(|t| Weight::Quant(Arc::new(t)))
             .map_err(|e| Error::Gguf {
                 path: self.path.clone(),
-                message: format!("tensor {name}: {e}"),
+                message: format!("tensor {name}: {}", candle_message(&e)),
             })
     }
     fn has(&self, name: &str) -> bool {
@@ -620,9 +620,9 @@ impl WeightSource for SafetensorsSource {
 /// Hyper-parameters from a Hugging Face `config.json`.
 fn info_from_config(dir: &Path) -> Result<ModelInfo> {
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(&path).map_err(|cause| Error::Io {
         path: path.clone(),
-        source,
+        cause,
     })?;
     let c: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::Unsupported(format!("{}: {e}", path.display())))?;

@@ -61,7 +61,8 @@ impl RetryPolicy {
             .base_delay
             .saturating_mul(2u32.saturating_pow(attempt.min(30)))
             .min(self.max_delay);
-        exp.mul_f64(rng.gen_range(0.5..=1.0))
+        let jittered = exp.as_secs_f64() * rng.gen_range(0.5..=1.0);
+        Duration::try_from_secs_f64(jittered).unwrap_or(exp)
     }
 }
 
@@ -71,15 +72,19 @@ pub fn retryable_status(status: u16) -> bool {
 }
 
 /// `Retry-After` as seconds (the HTTP-date form is not used by inference servers and
-/// falls back to the backoff).
+/// falls back to the backoff). The header is untrusted: a value too large for a
+/// `Duration` (`1e30`) saturates, to be capped by [`RetryPolicy::max_retry_after`];
+/// a negative, non-finite or non-numeric one is ignored.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let v = value.trim();
-    v.parse::<u64>().map(Duration::from_secs).ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
-    })
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let secs = v
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
 }
 
 #[cfg(test)]
@@ -108,5 +113,27 @@ mod tests {
         assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
         assert!(retryable_status(429) && retryable_status(503) && !retryable_status(400));
+    }
+
+    #[test]
+    fn hostile_retry_after_values_never_panic_and_are_capped() {
+        let p = RetryPolicy::default();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+        for huge in [
+            "1e30",
+            "1e300",
+            "18446744073709551615",
+            "99999999999999999999999",
+        ] {
+            let d = parse_retry_after(huge);
+            assert!(d.is_some(), "{huge}");
+            assert_eq!(p.delay(0, d, &mut rng), p.max_retry_after, "{huge}");
+        }
+        for ignored in [
+            "-1", "-0.5", "nan", "inf", "-inf", "", "soon", "1e30s", "0x10",
+        ] {
+            assert_eq!(parse_retry_after(ignored), None, "{ignored}");
+        }
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
     }
 }
