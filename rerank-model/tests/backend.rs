@@ -119,9 +119,11 @@ fn batched_generation_equals_one_at_a_time_and_prefix_reuse_keeps_the_text() {
 #[test]
 fn stops_errors_and_logprobs() {
     let mut b = backend();
-    // A stop string ends generation and stays in the text.
+    // A stop string ends generation and stays in the text. The prompt is a pattern
+    // that greedy decoding continues, so the stop string is reached for sure (and the
+    // budget is far larger than what the rest of the pattern needs).
     let r = GenerationRequest {
-        prompt: chat("Repeat exactly: <answer>[2] > [1]</answer> and then say more."),
+        prompt: Prompt::Text("<answer>[2] > [1]</answer>\n".repeat(6) + "<answer>[2] > [1"),
         params: SamplingParams {
             max_new_tokens: 64,
             stop: vec!["</answer>".into()],
@@ -137,17 +139,14 @@ fn stops_errors_and_logprobs() {
     };
     let out = b.generate(&[r, long, greedy(chat("Hi"), 3)]);
     let g = out[0].as_ref().unwrap();
-    if let FinishReason::Stop(s) = &g.finish {
-        assert_eq!(s, "</answer>");
-        assert!(g.text.ends_with("</answer>"), "{}", g.text);
-    } else {
-        assert!(
-            !g.text.contains("</answer>"),
-            "finished {:?} but the text holds the stop string: {}",
-            g.finish,
-            g.text
-        );
-    }
+    assert_eq!(
+        g.finish,
+        FinishReason::Stop("</answer>".into()),
+        "{}",
+        g.text
+    );
+    assert_eq!(g.text, "]</answer>");
+    assert_eq!(g.text.matches("</answer>").count(), 1);
     // The prompt over the context fails alone, with a message that says what to do.
     let e = out[1].as_ref().unwrap_err().to_string();
     assert!(e.contains("tokens") && e.contains("shorten"), "{e}");

@@ -1,7 +1,9 @@
 //! A tiny random model written by the test in two forms: a Hugging Face safetensors
 //! folder (config.json and weights, in f32, f16 and bf16) and a GGUF file (f32 tensors,
 //! q/k rows permuted for llama as llama.cpp's converter does). Loaded through the two
-//! paths, the same weights must give the same logits.
+//! paths, the same weights must give the same logits. llama, qwen2 (q/k/v biases) and
+//! qwen3 (RMSNorm of each head's queries and keys, a head size that is not
+//! hidden / heads).
 
 use std::collections::HashMap;
 
@@ -15,6 +17,16 @@ const HIDDEN: usize = 64;
 const HEADS: usize = 4;
 const KV_HEADS: usize = 2;
 const HEAD_DIM: usize = 16;
+/// qwen3 sets its head size apart from hidden / heads: test that it is read.
+const QWEN3_HEAD_DIM: usize = 24;
+
+fn head_dim(arch: &str) -> usize {
+    if arch == "qwen3" {
+        QWEN3_HEAD_DIM
+    } else {
+        HEAD_DIM
+    }
+}
 const LAYERS: usize = 2;
 const FFN: usize = 96;
 const VOCAB: usize = 300;
@@ -34,6 +46,7 @@ fn random_weights(arch: &str, seed: u64) -> HashMap<String, Tensor> {
             .collect();
         Tensor::from_vec(v, shape, &dev).unwrap()
     };
+    let hd = head_dim(arch);
     let mut w = HashMap::new();
     w.insert(
         "model.embed_tokens.weight".into(),
@@ -56,33 +69,37 @@ fn random_weights(arch: &str, seed: u64) -> HashMap<String, Tensor> {
         );
         w.insert(
             p("self_attn.q_proj.weight"),
-            rand(&[HEADS * HEAD_DIM, HIDDEN], 0.2),
+            rand(&[HEADS * hd, HIDDEN], 0.2),
         );
         w.insert(
             p("self_attn.k_proj.weight"),
-            rand(&[KV_HEADS * HEAD_DIM, HIDDEN], 0.2),
+            rand(&[KV_HEADS * hd, HIDDEN], 0.2),
         );
         w.insert(
             p("self_attn.v_proj.weight"),
-            rand(&[KV_HEADS * HEAD_DIM, HIDDEN], 0.2),
+            rand(&[KV_HEADS * hd, HIDDEN], 0.2),
         );
         w.insert(
             p("self_attn.o_proj.weight"),
-            rand(&[HIDDEN, HEADS * HEAD_DIM], 0.2),
+            rand(&[HIDDEN, HEADS * hd], 0.2),
         );
         w.insert(p("mlp.gate_proj.weight"), rand(&[FFN, HIDDEN], 0.2));
         w.insert(p("mlp.up_proj.weight"), rand(&[FFN, HIDDEN], 0.2));
         w.insert(p("mlp.down_proj.weight"), rand(&[HIDDEN, FFN], 0.2));
+        if arch == "qwen3" {
+            w.insert(
+                p("self_attn.q_norm.weight"),
+                (rand(&[hd], 0.1) + 1.0).unwrap(),
+            );
+            w.insert(
+                p("self_attn.k_norm.weight"),
+                (rand(&[hd], 0.1) + 1.0).unwrap(),
+            );
+        }
         if arch == "qwen2" {
-            w.insert(p("self_attn.q_proj.bias"), rand(&[HEADS * HEAD_DIM], 0.1));
-            w.insert(
-                p("self_attn.k_proj.bias"),
-                rand(&[KV_HEADS * HEAD_DIM], 0.1),
-            );
-            w.insert(
-                p("self_attn.v_proj.bias"),
-                rand(&[KV_HEADS * HEAD_DIM], 0.1),
-            );
+            w.insert(p("self_attn.q_proj.bias"), rand(&[HEADS * hd], 0.1));
+            w.insert(p("self_attn.k_proj.bias"), rand(&[KV_HEADS * hd], 0.1));
+            w.insert(p("self_attn.v_proj.bias"), rand(&[KV_HEADS * hd], 0.1));
         }
     }
     w
@@ -94,6 +111,7 @@ fn write_safetensors(dir: &std::path::Path, arch: &str, w: &HashMap<String, Tens
         "model_type": arch, "hidden_size": HIDDEN, "num_attention_heads": HEADS, "num_key_value_heads": KV_HEADS,
         "num_hidden_layers": LAYERS, "intermediate_size": FFN, "vocab_size": VOCAB, "rms_norm_eps": 1e-5,
         "rope_theta": 10000.0, "max_position_embeddings": 256, "tie_word_embeddings": false,
+        "head_dim": head_dim(arch),
     });
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
     let converted: HashMap<String, Tensor> = w
@@ -115,6 +133,15 @@ fn permute(w: &Tensor, heads: usize) -> Tensor {
 }
 
 fn write_gguf(path: &std::path::Path, arch: &str, w: &HashMap<String, Tensor>) {
+    write_gguf_with(path, arch, w, Vec::new())
+}
+
+fn write_gguf_with(
+    path: &std::path::Path,
+    arch: &str,
+    w: &HashMap<String, Tensor>,
+    extra: Vec<(String, Value)>,
+) {
     let gguf_name = |hf: &str| -> String {
         match hf {
             "model.embed_tokens.weight" => "token_embd.weight".into(),
@@ -133,6 +160,8 @@ fn write_gguf(path: &std::path::Path, arch: &str, w: &HashMap<String, Tensor>) {
                     "self_attn.q_proj.bias" => "attn_q.bias",
                     "self_attn.k_proj.bias" => "attn_k.bias",
                     "self_attn.v_proj.bias" => "attn_v.bias",
+                    "self_attn.q_norm.weight" => "attn_q_norm.weight",
+                    "self_attn.k_norm.weight" => "attn_k_norm.weight",
                     "mlp.gate_proj.weight" => "ffn_gate.weight",
                     "mlp.up_proj.weight" => "ffn_up.weight",
                     "mlp.down_proj.weight" => "ffn_down.weight",
@@ -159,7 +188,7 @@ fn write_gguf(path: &std::path::Path, arch: &str, w: &HashMap<String, Tensor>) {
         ));
     }
     let key = |k: &str| format!("{arch}.{k}");
-    let meta: Vec<(String, Value)> = vec![
+    let mut meta: Vec<(String, Value)> = vec![
         ("general.architecture".into(), Value::String(arch.into())),
         (key("block_count"), Value::U32(LAYERS as u32)),
         (key("embedding_length"), Value::U32(HIDDEN as u32)),
@@ -169,7 +198,16 @@ fn write_gguf(path: &std::path::Path, arch: &str, w: &HashMap<String, Tensor>) {
         (key("context_length"), Value::U32(256)),
         (key("rope.freq_base"), Value::F32(10000.0)),
         (key("attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
+        (
+            key("attention.key_length"),
+            Value::U32(head_dim(arch) as u32),
+        ),
+        (
+            key("attention.value_length"),
+            Value::U32(head_dim(arch) as u32),
+        ),
     ];
+    meta.extend(extra);
     let meta_refs: Vec<(&str, &Value)> = meta.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut f = std::fs::File::create(path).unwrap();
@@ -196,7 +234,7 @@ fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
 #[test]
 fn safetensors_and_gguf_forms_of_the_same_weights_agree() {
     let ids: Vec<u32> = (0..40).map(|i| (i * 37 + 11) % VOCAB as u32).collect();
-    for arch in ["llama", "qwen2"] {
+    for arch in ["llama", "qwen2", "qwen3"] {
         let d = tempfile::tempdir().unwrap();
         let w = random_weights(arch, 7);
         let st = d.path().join("st-f32");
@@ -207,11 +245,31 @@ fn safetensors_and_gguf_forms_of_the_same_weights_agree() {
         let from_st = Decoder::from_safetensors(&st, &Device::Cpu).unwrap();
         let from_gg = Decoder::from_gguf(&GgufFile::open(&gg).unwrap(), &Device::Cpu).unwrap();
         assert_eq!(from_st.info().architecture, arch);
+        assert_eq!(from_st.info().head_dim, head_dim(arch));
+        assert_eq!(from_gg.info().head_dim, head_dim(arch));
         let (a, b) = (logits(&from_st, &ids), logits(&from_gg, &ids));
         assert_eq!(a.len(), ids.len());
         let diff = max_diff(&a, &b);
         eprintln!("{arch}: safetensors f32 vs GGUF f32: largest logit difference {diff:e}");
         assert!(diff < 1e-4, "{arch}: {diff}");
+
+        if arch == "qwen3" {
+            // The q/k norms are applied: with unit norm weights the logits change.
+            let mut unit = w.clone();
+            for (k, v) in unit.iter_mut() {
+                if k.ends_with("q_norm.weight") || k.ends_with("k_norm.weight") {
+                    *v = v.ones_like().unwrap();
+                }
+            }
+            let dir = d.path().join("st-unit-norms");
+            write_safetensors(&dir, arch, &unit, DType::F32);
+            let plain = Decoder::from_safetensors(&dir, &Device::Cpu).unwrap();
+            let diff = max_diff(&logits(&plain, &ids), &a);
+            assert!(
+                diff > 1e-2,
+                "qwen3's q/k norm weights made no difference: {diff}"
+            );
+        }
 
         // Half-precision weights load and stay close to the f32 result.
         for (dtype, tol) in [(DType::F16, 2e-2f32), (DType::BF16, 1e-1)] {
@@ -264,6 +322,31 @@ fn broken_model_folders_are_refused_clearly() {
     // A GGUF without a tokenizer: a clear error, not a panic.
     let e = file.tokenizer().unwrap_err().to_string();
     assert!(e.contains("tokenizer model ''"), "{e}");
+    // gemma3 (what `fetch-model gemma3-270m` installs) cannot run yet: its architecture
+    // and its SentencePiece tokenizer are refused by name, with a way out.
+    let gg = d.path().join("gemma3.gguf");
+    write_gguf_with(
+        &gg,
+        "gemma3",
+        &w,
+        vec![("tokenizer.ggml.model".into(), Value::String("llama".into()))],
+    );
+    let file = GgufFile::open(&gg).unwrap();
+    let e = Decoder::from_gguf(&file, &Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.ends_with("architecture 'gemma3' is not supported (llama, qwen2, qwen3 are)"),
+        "{e}"
+    );
+    let e = file.tokenizer().unwrap_err().to_string();
+    assert!(
+        e.contains("tokenizer model 'llama'")
+            && e.ends_with("give a safetensors folder with its tokenizer.json instead"),
+        "{e}"
+    );
+    assert!(!rerank_model::registry::find("gemma3-270m").unwrap().runs);
 }
 
 #[test]

@@ -103,10 +103,16 @@ fn has_avx2() -> bool {
 /// when there is no kernel here for this weight type, device or processor (the caller
 /// then uses candle's product).
 pub(crate) fn matmul(w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
+    matmul_on(w, x, has_avx2())
+}
+
+/// [`matmul`] as on a processor with (`avx2`) or without AVX2 and FMA; tests run
+/// both paths on any machine that has them.
+fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
     let Some(kind) = Kind::of(w.dtype()) else {
         return Ok(None);
     };
-    if !has_avx2() || !matches!(w.device(), Device::Cpu) || !x.device().is_cpu() {
+    if !avx2 || !matches!(w.device(), Device::Cpu) || !x.device().is_cpu() {
         return Ok(None);
     }
     let (n, k) = w.shape().dims2()?;
@@ -355,7 +361,9 @@ mod scalar {
 mod tests {
     use super::*;
     use candle_core::quantized::QTensor;
+    use candle_core::Module;
     use rand::{Rng, SeedableRng};
+    use std::sync::Arc;
 
     fn random(rows: usize, cols: usize, seed: u64) -> Tensor {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -363,22 +371,51 @@ mod tests {
         Tensor::from_vec(v, (rows, cols), &Device::Cpu).unwrap()
     }
 
-    /// Each kernel against the plain definition, over random weights of each type.
+    /// What the decoder's product computes with these weights on a processor with or
+    /// without AVX2: this module's kernel, or (where it declines) candle's quantized
+    /// product, which `Linear` falls back to.
+    fn product(w: &Arc<QTensor>, x: &Tensor, avx2: bool) -> Vec<Vec<f32>> {
+        let y = match matmul_on(w, x, avx2).unwrap() {
+            Some(y) => {
+                assert!(avx2, "a kernel ran without AVX2");
+                y
+            }
+            None => {
+                assert!(!avx2, "{:?} declined with AVX2", w.dtype());
+                candle_core::quantized::QMatMul::from_arc(w.clone())
+                    .unwrap()
+                    .forward(x)
+                    .unwrap()
+            }
+        };
+        y.to_vec2::<f32>().unwrap()
+    }
+
+    /// The paths this machine can run: always the fallback, and ours with AVX2.
+    fn paths() -> Vec<bool> {
+        if has_avx2() {
+            vec![true, false]
+        } else {
+            eprintln!("no AVX2 and FMA here: only the fallback path is tested");
+            vec![false]
+        }
+    }
+
+    const TYPES: [GgmlDType; 3] = [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0];
+
+    /// Each kernel against the plain definition, over random weights of each type;
+    /// without AVX2 the kernels decline, so that candle's product is used.
     #[test]
     fn kernels_match_their_definition() {
-        if !has_avx2() {
-            eprintln!("no AVX2: nothing to compare");
-            return;
-        }
         let (n, k, m) = (37, 5 * QK, 3);
-        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0] {
-            let w = QTensor::quantize(&random(n, k, 1), dtype).unwrap();
+        for dtype in TYPES {
+            let w = Arc::new(QTensor::quantize(&random(n, k, 1), dtype).unwrap());
             let x = random(m, k, 2);
-            let got = matmul(&w, &x)
-                .unwrap()
-                .expect("kernel")
-                .to_vec2::<f32>()
-                .unwrap();
+            assert!(matmul_on(&w, &x, false).unwrap().is_none(), "{dtype:?}");
+            if !has_avx2() {
+                continue;
+            }
+            let got = product(&w, &x, true);
             let xs = x.to_vec2::<f32>().unwrap();
             let data = w.data().unwrap();
             let kind = Kind::of(dtype).unwrap();
@@ -399,17 +436,14 @@ mod tests {
         }
     }
 
-    /// The product stays close to the exact product with the dequantized weights (the
-    /// only error is the 8-bit activations), and the plain dequantization agrees with
-    /// candle's.
+    /// Either path stays close to the exact product with the dequantized weights (the
+    /// only error is the 8-bit activations, which candle's product rounds the same
+    /// way), and the plain dequantization agrees with candle's.
     #[test]
     fn close_to_dequantized_product() {
-        if !has_avx2() {
-            return;
-        }
         let (n, k, m) = (64, 8 * QK, 2);
-        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0] {
-            let w = QTensor::quantize(&random(n, k, 3), dtype).unwrap();
+        for dtype in TYPES {
+            let w = Arc::new(QTensor::quantize(&random(n, k, 3), dtype).unwrap());
             let deq = w.dequantize(&Device::Cpu).unwrap();
             let kind = Kind::of(dtype).unwrap();
             let data = w.data().unwrap();
@@ -428,47 +462,49 @@ mod tests {
                 .unwrap()
                 .to_vec2::<f32>()
                 .unwrap();
-            let got = matmul(&w, &x).unwrap().unwrap().to_vec2::<f32>().unwrap();
             let (xs, ws) = (x.to_vec2::<f32>().unwrap(), deq.to_vec2::<f32>().unwrap());
-            for r in 0..m {
-                for c in 0..n {
-                    // Bound on the error: each activation is off by at most half a
-                    // step (amax / 254) of its block, and the f16 scales (and Q4_1's
-                    // f16 block sum) by a relative 2⁻¹¹.
-                    let mut bound = 0f32;
-                    for (xb, wb) in xs[r].chunks(QK).zip(ws[c].chunks(QK)) {
-                        let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
-                        let wmax = wb.iter().fold(0f32, |a, v| a.max(v.abs()));
-                        for (xv, wv) in xb.iter().zip(wb) {
-                            bound += wv.abs() * amax / 254.0 + 1e-3 * xv.abs() * (wv.abs() + wmax);
+            for avx2 in paths() {
+                let got = product(&w, &x, avx2);
+                for r in 0..m {
+                    for c in 0..n {
+                        // Bound on the error: each activation is off by at most half
+                        // a step (amax / 254) of its block, and the f16 scales (and
+                        // Q4_1's f16 block sum) by a relative 2⁻¹¹.
+                        let mut bound = 0f32;
+                        for (xb, wb) in xs[r].chunks(QK).zip(ws[c].chunks(QK)) {
+                            let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
+                            let wmax = wb.iter().fold(0f32, |a, v| a.max(v.abs()));
+                            for (xv, wv) in xb.iter().zip(wb) {
+                                bound +=
+                                    wv.abs() * amax / 254.0 + 1e-3 * xv.abs() * (wv.abs() + wmax);
+                            }
                         }
+                        let diff = (got[r][c] - exact[r][c]).abs();
+                        assert!(
+                            diff <= bound,
+                            "{dtype:?} avx2={avx2} [{r},{c}]: {} vs {} (bound {bound})",
+                            got[r][c],
+                            exact[r][c]
+                        );
                     }
-                    let diff = (got[r][c] - exact[r][c]).abs();
-                    assert!(
-                        diff <= bound,
-                        "{dtype:?} [{r},{c}]: {} vs {} (bound {bound})",
-                        got[r][c],
-                        exact[r][c]
-                    );
                 }
             }
         }
     }
 
-    /// A row gives the same bits alone as in a batch of rows.
+    /// On either path a row gives the same bits alone as in a batch of rows.
     #[test]
     fn rows_are_independent() {
-        if !has_avx2() {
-            return;
-        }
         let (n, k) = (300, 6 * QK);
-        for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0] {
-            let w = QTensor::quantize(&random(n, k, 5), dtype).unwrap();
+        for dtype in TYPES {
+            let w = Arc::new(QTensor::quantize(&random(n, k, 5), dtype).unwrap());
             let x = random(5, k, 6);
-            let all = matmul(&w, &x).unwrap().unwrap().to_vec2::<f32>().unwrap();
-            for (r, row) in all.iter().enumerate() {
-                let one = matmul(&w, &x.narrow(0, r, 1).unwrap()).unwrap().unwrap();
-                assert_eq!(&one.to_vec2::<f32>().unwrap()[0], row, "{dtype:?} row {r}");
+            for avx2 in paths() {
+                let all = product(&w, &x, avx2);
+                for (r, row) in all.iter().enumerate() {
+                    let one = product(&w, &x.narrow(0, r, 1).unwrap(), avx2);
+                    assert_eq!(&one[0], row, "{dtype:?} avx2={avx2} row {r}");
+                }
             }
         }
     }
