@@ -1,7 +1,9 @@
 //! The HTTP backend against a real OpenAI-compatible server (llama.cpp's, through
 //! llama-cpp-python, serving SmolLM2 on 127.0.0.1), directly and through a proxy that
 //! injects faults: slow answers past the timeout, 500s, 429 with `Retry-After`,
-//! dropped connections, truncated and non-JSON bodies.
+//! dropped connections, truncated and non-JSON bodies, and hostile answers (absurd
+//! `Retry-After` values, lying `Content-Length`, gigabyte bodies, bytes that are not
+//! UTF-8, JSON of the wrong shape).
 
 mod support;
 
@@ -333,4 +335,143 @@ fn a_window_whose_requests_keep_failing_falls_back_and_the_run_completes() {
         .iter()
         .all(|c| c.error.is_none() || c.record.raw_output.is_some()));
     assert_eq!(p.requests(), 3 + 2);
+}
+
+/// A raw response: status line, headers (each ending in CRLF) and body.
+fn raw(status: &str, headers: &[&str], body: &[u8]) -> Fault {
+    let mut out = format!("HTTP/1.1 {status}\r\n").into_bytes();
+    for h in headers {
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(body);
+    Fault::Raw(out)
+}
+
+#[test]
+fn hostile_headers_and_bodies_never_take_the_client_down() {
+    let Some(server) = LlamaServer::start() else {
+        return;
+    };
+    let up = server.addr.as_str();
+    // Retry-After is honoured up to 1 s here, so a hostile one costs a second at most.
+    let policy = || RetryPolicy {
+        max_retry_after: Duration::from_secs(1),
+        ..fast_retries(3)
+    };
+    let answer = br#"{"choices": [{"message": {"content": "<answer>[1]</answer>"}, "finish_reason": "stop"}]}"#;
+    let bad_utf8_answer: Vec<u8> = [
+        &br#"{"choices": [{"message": {"content": "caf"#[..],
+        &[0xC3, 0x28, 0xFF][..],
+        &br#" <answer>[1]</answer>"}}]}"#[..],
+    ]
+    .concat();
+    let cases: Vec<(&str, Fault)> = vec![
+        ("Retry-After: 1e30", raw("503 Busy", &["Retry-After: 1e30", "Content-Length: 0"], b"")),
+        ("Retry-After: 2^64", raw("429 Slow down", &["Retry-After: 18446744073709551616", "Content-Length: 0"], b"")),
+        ("Retry-After: -5", raw("503 Busy", &["Retry-After: -5", "Content-Length: 0"], b"")),
+        ("Retry-After: soon", raw("503 Busy", &["Retry-After: soon", "Content-Length: 0"], b"")),
+        ("Retry-After: not UTF-8",
+            Fault::Raw(
+                b"HTTP/1.1 503 Busy\r\nRetry-After: \xff\xfe\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            ),
+        ),
+        ("Content-Length longer than the body", raw("200 OK", &["Content-Type: application/json", "Content-Length: 100000"], &answer[..40])),
+        ("Content-Length shorter than the body", raw("200 OK", &["Content-Type: application/json", "Content-Length: 12"], answer)),
+        ("Content-Length not a number", raw("200 OK", &["Content-Length: lots"], answer)),
+        ("a body of gigabytes announced", Fault::Flood(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000000000\r\nConnection: close\r\n\r\n".into(),
+            12 << 20,
+        )),
+        ("invalid UTF-8 around no JSON", raw("200 OK", &[], &[0xFF, 0xFE, 0x00, 0x80, 0xC0, 0xAF])),
+        ("JSON of the wrong shape", raw("200 OK", &[], br#"{"choices": "all of them"}"#)),
+        ("tokens counted negative", raw("200 OK", &[], br#"{"choices": [{"text": "x"}], "usage": {"prompt_tokens": -3}}"#)),
+        ("no choices", raw("200 OK", &[], br#"{"choices": []}"#)),
+        ("a status line that is not HTTP", Fault::Raw(b"SMTP 220 hello\r\n\r\n".to_vec())),
+    ];
+    for (name, fault) in cases {
+        let start = Instant::now();
+        let (out, seen, took) = through(
+            up,
+            vec![fault.clone(), fault],
+            Fault::Pass,
+            policy(),
+            Duration::from_secs(60),
+        );
+        assert!(out.is_ok(), "{name}: {out:?}");
+        assert_eq!(seen, 3, "{name}: two hostile answers, then the real one");
+        assert!(took < Duration::from_secs(30), "{name}: {took:?}");
+        eprintln!(
+            "{name}: recovered in {:.2} s",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    // Bytes that are not UTF-8 inside an otherwise good answer: read, replaced.
+    let (out, seen, _) = through(
+        up,
+        vec![raw("200 OK", &[], &bad_utf8_answer)],
+        Fault::Status(599, None),
+        RetryPolicy::none(),
+        Duration::from_secs(60),
+    );
+    let g = out.unwrap();
+    assert_eq!(seen, 1);
+    assert!(
+        g.text.starts_with("caf\u{FFFD}") && g.text.ends_with("<answer>[1]</answer>"),
+        "{}",
+        g.text
+    );
+
+    // A whole run where one window meets nothing but hostile answers: it falls back,
+    // says why in its trace, and the query still ends with a full ranking.
+    let hostile = vec![
+        raw("503 Busy", &["Retry-After: 1e30", "Content-Length: 0"], b""),
+        Fault::Flood(
+            "HTTP/1.1 200 OK\r\nContent-Length: 4000000000\r\nConnection: close\r\n\r\n".into(),
+            12 << 20,
+        ),
+        raw("200 OK", &["Content-Length: 100000"], &answer[..40]),
+        raw("200 OK", &[], &[0xFF, 0xFE]),
+    ];
+    let p = proxy::start(&server.addr, hostile, Fault::Pass);
+    let mut c = config(&p.base_url);
+    c.retry = policy();
+    c.concurrency = 1;
+    let mut judge = LlmJudge::new(
+        HttpBackend::new(c).unwrap(),
+        Template::builtin("rankgpt").unwrap(),
+    )
+    .unwrap();
+    judge.params.max_new_tokens = 16;
+    let docs = (0..12).map(|i| Document::new(format!("d{i}"), format!("Passage number {i}.")));
+    let window = SlidingWindow {
+        rank_end: 12,
+        window: 6,
+        step: 3,
+        ..SlidingWindow::default()
+    };
+    let out = rerank_listwise(
+        &mut judge,
+        &window,
+        vec![(Query::new("q", "number 7"), candidates_from_docs(docs))],
+        &DriverOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    let r = &out[0];
+    let mut ids = r.ids();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "not a permutation");
+    assert_eq!(r.calls.len(), 3);
+    assert!(!r.calls[0].applied);
+    let e = r.calls[0].error.as_deref().unwrap();
+    assert!(
+        e.contains("after 4 attempts") && e.contains("window kept"),
+        "{e}"
+    );
+    assert!(r.calls[1..].iter().all(|c| c.record.raw_output.is_some()));
+    assert_eq!(p.requests(), 4 + 2);
 }

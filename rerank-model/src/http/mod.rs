@@ -31,6 +31,10 @@ use crate::backend::{
 };
 use crate::error::{Error, Result};
 
+/// The most bytes read from one response body (8 MiB; a completion of thousands of
+/// tokens is tens of kilobytes).
+pub const MAX_RESPONSE_BYTES: u64 = 8 << 20;
+
 /// How to reach the server.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -213,7 +217,18 @@ impl HttpBackend {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let text = resp.body_mut().read_to_string();
+        // Every part of the response is untrusted: the body is read up to a bound
+        // (an answer is kilobytes; a server announcing gigabytes is cut off and
+        // retried), bytes that are not UTF-8 are replaced rather than fatal.
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map(|bytes| match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            });
         if status != 200 {
             let detail = text
                 .as_deref()

@@ -23,6 +23,12 @@ pub enum Fault {
     Truncate,
     /// Answer 200 with a body that is not JSON.
     NotJson,
+    /// Answer with these exact bytes (status line, headers and body, however wrong)
+    /// and close: a hostile or broken server.
+    Raw(Vec<u8>),
+    /// Answer with this head (status line and headers, ending in a blank line), then
+    /// `bytes` of filler, then close: a body far larger than any answer.
+    Flood(String, usize),
 }
 
 pub struct Proxy {
@@ -144,5 +150,21 @@ fn handle(mut conn: TcpStream, upstream: &str, head: &str, body: &[u8], fault: F
             let _ = conn.write_all(&full[..cut]);
         }
         Fault::NotJson => respond(conn, 200, "", b"<html>502 Bad Gateway</html>"),
+        Fault::Raw(bytes) => {
+            let _ = conn.write_all(&bytes);
+        }
+        Fault::Flood(head, bytes) => {
+            if conn.write_all(head.as_bytes()).is_ok() {
+                let chunk = vec![b'x'; 1 << 16];
+                let mut sent = 0;
+                while sent < bytes {
+                    let n = chunk.len().min(bytes - sent);
+                    if conn.write_all(&chunk[..n]).is_err() {
+                        break; // the client stopped reading: as it should
+                    }
+                    sent += n;
+                }
+            }
+        }
     }
 }
