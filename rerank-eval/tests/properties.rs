@@ -93,3 +93,28 @@ proptest! {
         let _ = Run::parse(&bytes, "r".as_ref());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The labels-in-order form of nDCG@k is trec_eval's ndcg_cut.k of the same ranking.
+    #[test]
+    fn ndcg_of_labels_is_ndcg_cut(labels in prop::collection::vec(-1i32..4, 1..30), order_seed in any::<u64>(), k in 1usize..25) {
+        use rand::{seq::SliceRandom, SeedableRng};
+        let n = labels.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(order_seed));
+        let qrels = Qrels::from_judgements(
+            (0..n).map(|d| ("q".to_string(), format!("d{d}"), labels[d])),
+        ).unwrap();
+        let mut run = Run::new("r");
+        let ids: Vec<String> = order.iter().map(|d| format!("d{d}")).collect();
+        run.push_ranking("q", ids.iter().map(String::as_str));
+        let measure = format!("ndcg_cut.{k}");
+        let want = Evaluator::new([measure.as_str()], EvalOptions::default()).unwrap()
+            .evaluate(&qrels, &run).unwrap().value("q", &format!("ndcg_cut_{k}")).unwrap();
+        let ranked: Vec<i32> = order.iter().map(|&d| labels[d]).collect();
+        let got = rerank_eval::measures::ndcg_cut_of_labels(&ranked, &labels, k);
+        prop_assert!((got - want).abs() < 1e-12, "{} vs {}", got, want);
+    }
+}

@@ -81,23 +81,11 @@ impl<B: Backend> LlmJudge<B> {
 
     fn prompt(&self, req: &JudgeRequest<'_>) -> std::result::Result<Prompt, JudgeError> {
         let counter = Counter(&self.backend);
-        let passages = req
-            .candidates
-            .iter()
-            .map(|c| {
-                self.template
-                    .prepare_passage(
-                        c.doc.title.as_deref(),
-                        &c.doc.text,
-                        Some(&counter),
-                        self.neutralise,
-                    )
-                    .map_err(|e| JudgeError::new(e.to_string()))
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(Prompt::Chat(
-            self.template.messages(&req.query.text, &passages),
-        ))
+        let docs: Vec<&rerank_core::Document> = req.candidates.iter().map(|c| &c.doc).collect();
+        self.template
+            .render(&req.query.text, &docs, Some(&counter), self.neutralise)
+            .map(Prompt::Chat)
+            .map_err(|e| JudgeError::new(e.to_string()))
     }
 
     /// Generates for every request, in order; a request whose prompt could not be

@@ -299,6 +299,34 @@ impl Template {
         out
     }
 
+    /// The chat messages for one window or set of documents, each prepared with
+    /// [`Template::prepare_passage`]: exactly what `rerank_model::LlmJudge` sends to a
+    /// model, and what `rerank-rl`'s training examples are built from, so that a model
+    /// trained on them sees the prompts it will be asked.
+    ///
+    /// ```
+    /// use rerank_core::Document;
+    /// let t = rerank_prompt::Template::builtin("rearank").unwrap();
+    /// let docs = [Document::new("a", "Bees dance."), Document::new("b", "Honey [1] is sweet.")];
+    /// let m = t.render("bee communication", &[&docs[0], &docs[1]], None, true)?;
+    /// assert_eq!(m[3].content, "[1] Bees dance.");
+    /// assert_eq!(m[5].content, "[2] Honey (1) is sweet.");
+    /// # Ok::<(), rerank_prompt::Error>(())
+    /// ```
+    pub fn render(
+        &self,
+        query: &str,
+        docs: &[&rerank_core::Document],
+        counter: Option<&dyn crate::truncate::TokenCounter>,
+        neutralise: bool,
+    ) -> Result<Vec<Message>> {
+        let passages = docs
+            .iter()
+            .map(|d| self.prepare_passage(d.title.as_deref(), &d.text, counter, neutralise))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.messages(query, &passages))
+    }
+
     /// A document as it goes into this template's prompt: the title (if any) and the
     /// text joined by a space (as Rank-R1 does), shortened by the template's
     /// [`Truncation`], then — when `neutralise` is true, the default everywhere in

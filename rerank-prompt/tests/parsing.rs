@@ -152,6 +152,57 @@ fn setwise_reference_and_lenient() {
     );
 }
 
+/// Cases found by mutation testing (`cargo mutants` on `src/parse/`): each pins a
+/// behaviour that no other test checked.
+#[test]
+fn edge_cases_the_mutants_found() {
+    use rerank_prompt::parse::{find_ids, number_value, sections};
+    // An unclosed <think> ends at a later <answer>; an earlier <answer> does not end it.
+    assert_eq!(
+        sections("<think>cut short <answer>[2]").reasoning,
+        Some("cut short")
+    );
+    assert_eq!(
+        sections("<answer>[1]</answer> <think>never closed").reasoning,
+        Some("never closed")
+    );
+    // Superscript digits, 0 and 4 to 9 included; both circled zeros.
+    let values = |s: &str| find_ids(s).iter().map(|f| f.value).collect::<Vec<_>>();
+    assert_eq!(
+        values("\u{2074} > \u{00b9}\u{2070} > \u{2079}"),
+        vec![4, 10, 9]
+    );
+    assert_eq!(number_value('\u{24ea}'), Some(0));
+    assert_eq!(number_value('\u{24ff}'), Some(0));
+    // "Bracketed" needs the opening bracket before and the closing one after.
+    let bracketed = |s: &str| find_ids(s).iter().map(|f| f.bracketed).collect::<Vec<_>>();
+    assert_eq!(bracketed("x 5] [6 y"), vec![false, false]);
+    assert_eq!(
+        bracketed("\u{3010}7\u{3011} \u{ff3b}8\u{ff3d}"),
+        vec![true, true]
+    );
+    // A window of no passages: nothing missing, nothing to read.
+    let p = parse_listwise("<answer></answer>", 0, true);
+    assert_eq!((p.order.len(), p.report.outcome), (0, ParseOutcome::Ok));
+    // Setwise: 0 and n + 1 are out of range, n is not.
+    let pattern = reference_regex(r"<think>.*?</think>\s*<answer>(.*?)</answer>").unwrap();
+    let p = parse_setwise(
+        "<answer>Document 5</answer>",
+        5,
+        &pattern,
+        SetwiseMode::Lenient,
+    );
+    assert_eq!((p.best, p.report.out_of_range), (Some(4), 0));
+    let p = parse_setwise(
+        "<answer>[0] or [6]</answer>",
+        5,
+        &pattern,
+        SetwiseMode::Lenient,
+    );
+    assert_eq!((p.best, p.report.out_of_range), (None, 2));
+    assert_eq!(p.report.outcome, ParseOutcome::OutOfRange);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 

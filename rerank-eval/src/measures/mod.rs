@@ -21,6 +21,8 @@ mod relstring;
 mod set;
 mod unjudged;
 
+pub use ndcg::ndcg_cut_of_labels;
+
 use crate::error::{Error, Result};
 use crate::options::EvalOptions;
 use crate::ranked::RankedList;

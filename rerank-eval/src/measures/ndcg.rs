@@ -226,3 +226,39 @@ pub(crate) fn ndcg_cut(l: &RankedList, cutoffs: &[u64], out: &mut [f64]) {
         }
     }
 }
+
+/// nDCG@`k` of a ranking given as the relevance labels of its documents, best first,
+/// by trec_eval's `ndcg_cut` definition: a document's gain is its label (a label of 0
+/// or less gains nothing), rank `r` (from 1) is discounted by `log2(r + 1)`, and the
+/// ideal is `judged` (the labels of every judged document of the query) sorted from
+/// best. 0 when nothing is relevant. For rewards and other code that has labels in an
+/// order rather than a run and qrels; it gives `ndcg_cut.k`'s value for them.
+///
+/// ```
+/// use rerank_eval::measures::ndcg_cut_of_labels;
+/// // Relevant documents (2 and 1) at ranks 2 and 3 of 3; ideal: 2, 1, 0.
+/// let v = ndcg_cut_of_labels(&[0, 2, 1], &[2, 1, 0], 10);
+/// let dcg = 2.0 / 3f64.log2() + 1.0 / 4f64.log2();
+/// let ideal = 2.0 + 1.0 / 3f64.log2();
+/// assert_eq!(v, dcg / ideal);
+/// assert_eq!(ndcg_cut_of_labels(&[0, 0], &[0, 0], 10), 0.0);
+/// ```
+pub fn ndcg_cut_of_labels(ranked: &[i32], judged: &[i32], k: usize) -> f64 {
+    let mut dcg = 0.0;
+    for (i, &r) in ranked.iter().take(k).enumerate() {
+        if r > 0 {
+            dcg += r as f64 / discount(i);
+        }
+    }
+    let mut best: Vec<i32> = judged.iter().copied().filter(|&r| r > 0).collect();
+    best.sort_unstable_by(|a, b| b.cmp(a));
+    let mut ideal = 0.0;
+    for (i, &r) in best.iter().take(k).enumerate() {
+        ideal += r as f64 / discount(i);
+    }
+    if ideal > 0.0 {
+        dcg / ideal
+    } else {
+        0.0
+    }
+}
