@@ -152,7 +152,8 @@ pub struct LossOutput {
     pub grad: Vec<Vec<f64>>,
     /// The k3 estimate per token (zeros when `beta` is 0 and no reference is given).
     pub kl: Vec<Vec<f64>>,
-    /// Share of tokens whose ratio was clipped below (`ρ < 1 − ε_low` with `A < 0`).
+    /// Share of tokens (of completions, with [`RatioLevel::Sequence`], as TRL counts)
+    /// whose ratio was clipped below (`ρ < 1 − ε_low` with `A < 0`).
     pub clip_low: f64,
     /// Share clipped above (`ρ > 1 + ε_high` with `A > 0`).
     pub clip_high: f64,
@@ -280,8 +281,11 @@ pub fn policy_loss(seqs: &[SequenceLogProbs], cfg: &PolicyLoss) -> Result<LossOu
             let hi_bound = 1.0 + cfg.epsilon_high;
             let clipped_high = rho > hi_bound && a > 0.0;
             let clipped_low = rho < lo_bound && a < 0.0;
-            low += clipped_low as usize;
-            high += clipped_high as usize;
+            // With one ratio per completion, TRL counts completions, not tokens.
+            if seq_log_ratio.is_none() || t == 0 {
+                low += clipped_low as usize;
+                high += clipped_high as usize;
+            }
             // −min(ρA, clip(ρ)A): the clipped branch is constant in ρ.
             let clip_rho = rho.clamp(lo_bound, hi_bound);
             let (mut surrogate, mut dsurrogate) = if clipped_high || clipped_low {
@@ -321,14 +325,18 @@ pub fn policy_loss(seqs: &[SequenceLogProbs], cfg: &PolicyLoss) -> Result<LossOu
         kls.push(krow);
     }
     let tokens = total_tokens.max(1) as f64;
+    let counted = match cfg.ratio {
+        RatioLevel::Token => tokens,
+        RatioLevel::Sequence => nonempty.max(1) as f64,
+    };
     Ok(LossOutput {
         loss,
         per_token,
         grad,
         kl: kls,
-        clip_low: low as f64 / tokens,
-        clip_high: high as f64 / tokens,
-        clip_region: (low + high) as f64 / tokens,
+        clip_low: low as f64 / counted,
+        clip_high: high as f64 / counted,
+        clip_region: (low + high) as f64 / counted,
         kl_mean: kl_sum / tokens,
         tokens: total_tokens,
     })
