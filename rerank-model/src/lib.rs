@@ -28,6 +28,7 @@
 mod any;
 pub mod backend;
 pub mod candle;
+mod counter;
 mod error;
 pub mod gguf;
 pub mod http;
@@ -40,6 +41,7 @@ pub use backend::{
     Backend, BackendInfo, FinishReason, Generation, GenerationRequest, LogprobRequest, Prompt,
     SamplingParams,
 };
+pub use counter::TokenizerCounter;
 pub use error::{Error, Result};
 pub use gguf::{GgufFile, ModelInfo};
 pub use judge::LlmJudge;

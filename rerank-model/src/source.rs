@@ -16,6 +16,19 @@ pub enum ModelSource {
 }
 
 impl ModelSource {
+    /// The model's tokenizer, without its weights: built from a GGUF file's own
+    /// vocabulary, or read from a folder's `tokenizer.json`.
+    pub fn tokenizer(&self) -> Result<tokenizers::Tokenizer> {
+        match self {
+            ModelSource::Gguf(p) => crate::GgufFile::open(p)?.tokenizer(),
+            ModelSource::Safetensors(d) => {
+                let path = d.join("tokenizer.json");
+                tokenizers::Tokenizer::from_file(&path)
+                    .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
+            }
+        }
+    }
+
     /// Resolves what a user typed: an existing `.gguf` file or safetensors folder; a
     /// known model name (installed with `rerank fetch-model`); or a Hugging Face repo
     /// id (`org/name`) found in the hub cache (`$HF_HOME/hub`, default

@@ -192,9 +192,8 @@ impl CandleBackend {
     }
 
     fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        self.tokenizer
-            .encode(text, false)
-            .map(|e| e.get_ids().to_vec())
+        crate::TokenizerCounter(&self.tokenizer)
+            .encode(text)
             .map_err(|e| Error::Tokenizer(e.to_string()))
     }
 
@@ -344,11 +343,9 @@ impl Backend for CandleBackend {
     }
 
     fn truncate_tokens(&self, text: &str, max: usize) -> Result<String> {
-        let ids = self.encode(text)?;
-        if ids.len() <= max {
-            return Ok(text.to_owned());
-        }
-        Ok(self.decode(&ids[..max]))
+        crate::TokenizerCounter(&self.tokenizer)
+            .truncate(text, max)
+            .map_err(|e| Error::Tokenizer(e.to_string()))
     }
 
     fn chat_template(&self) -> Option<&ChatTemplate> {

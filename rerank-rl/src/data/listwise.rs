@@ -68,11 +68,16 @@ pub fn build(src: &Sources<'_>, cfg: &ListwiseConfig) -> Result<(Vec<Example>, B
             "samples must be at least 1, window and pool at least 2".into(),
         ));
     }
-    let mut report = BuildReport {
-        method: "rearank".into(),
-        seed: cfg.seed,
-        ..BuildReport::default()
-    };
+    let mut report = BuildReport::new(
+        "rearank",
+        cfg.seed,
+        &[
+            "drawn",
+            "dropped: no relevant passage",
+            "dropped: nDCG@10 below the minimum",
+            "kept",
+        ],
+    );
     let mut out = Vec::new();
     for pool in pools(src, cfg.pool, &mut report)? {
         let mut rng = query_rng(cfg.seed, &pool.query.id);
@@ -122,6 +127,7 @@ pub fn build(src: &Sources<'_>, cfg: &ListwiseConfig) -> Result<(Vec<Example>, B
             });
             kept += 1;
         }
+        src.tick();
         if kept > 0 {
             *report.queries.entry(pool.split.to_string()).or_default() += 1;
             *report.examples.entry(pool.split.to_string()).or_default() += kept;

@@ -132,6 +132,16 @@ pub struct Sources<'a> {
     pub tokenizer: Option<&'a dyn TokenCounter>,
     /// Minimum label counted as relevant (1, trec_eval's default).
     pub relevance_level: i32,
+    /// Called after each query (for a progress bar).
+    pub progress: Option<&'a dyn Fn()>,
+}
+
+impl Sources<'_> {
+    pub(crate) fn tick(&self) {
+        if let Some(p) = self.progress {
+            p();
+        }
+    }
 }
 
 /// Counts of one build, before and after each filter.
@@ -151,29 +161,57 @@ pub struct BuildReport {
     pub in_split: usize,
     /// Run documents skipped because the corpus does not have them.
     pub missing_docs: usize,
-    /// Named counters of the method's filters, in the order they apply (`drawn`,
-    /// `dropped: no relevant passage`, …), summed over queries.
-    pub stages: Vec<(String, usize)>,
+    /// The method's filters in the order they apply (`drawn`, `dropped: no relevant
+    /// passage`, …, `kept`), each with its count summed over queries.
+    pub stages: Vec<Stage>,
     /// Examples written, per split.
     pub examples: BTreeMap<String, usize>,
     /// Queries that gave at least one example, per split.
     pub queries: BTreeMap<String, usize>,
 }
 
+/// One filter of a build and how many samples (or queries) it concerned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    /// What happened (`drawn`, `dropped: no relevant passage`, `kept`, …).
+    pub name: String,
+    /// How often.
+    pub count: usize,
+}
+
 impl BuildReport {
-    pub(crate) fn count(&mut self, stage: &str, n: usize) {
-        match self.stages.iter_mut().find(|(s, _)| s == stage) {
-            Some((_, c)) => *c += n,
-            None => self.stages.push((stage.to_owned(), n)),
+    /// A report whose stages are listed in this order (counts start at 0).
+    pub(crate) fn new(method: &str, seed: u64, stages: &[&str]) -> BuildReport {
+        BuildReport {
+            method: method.into(),
+            seed,
+            stages: stages
+                .iter()
+                .map(|s| Stage {
+                    name: (*s).into(),
+                    count: 0,
+                })
+                .collect(),
+            ..BuildReport::default()
         }
     }
 
-    /// The value of a stage counter.
+    pub(crate) fn count(&mut self, stage: &str, n: usize) {
+        match self.stages.iter_mut().find(|s| s.name == stage) {
+            Some(s) => s.count += n,
+            None => self.stages.push(Stage {
+                name: stage.to_owned(),
+                count: n,
+            }),
+        }
+    }
+
+    /// The count of a stage.
     pub fn stage(&self, name: &str) -> usize {
         self.stages
             .iter()
-            .find(|(s, _)| s == name)
-            .map_or(0, |(_, c)| *c)
+            .find(|s| s.name == name)
+            .map_or(0, |s| s.count)
     }
 }
 

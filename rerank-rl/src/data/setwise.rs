@@ -61,11 +61,16 @@ pub fn build(src: &Sources<'_>, cfg: &SetwiseConfig) -> Result<(Vec<Example>, Bu
             "sets per query and negatives must be at least 1".into(),
         ));
     }
-    let mut report = BuildReport {
-        method: "rank-r1".into(),
-        seed: cfg.seed,
-        ..BuildReport::default()
-    };
+    let mut report = BuildReport::new(
+        "rank-r1",
+        cfg.seed,
+        &[
+            "queries dropped: no relevant document in the corpus",
+            "drawn",
+            "dropped: too few negatives in the run",
+            "kept",
+        ],
+    );
     let level = src.relevance_level.max(1);
     let mut out = Vec::new();
     for pool in pools(src, cfg.pool, &mut report)? {
@@ -86,6 +91,7 @@ pub fn build(src: &Sources<'_>, cfg: &SetwiseConfig) -> Result<(Vec<Example>, Bu
             .collect();
         if positives.is_empty() {
             report.count("queries dropped: no relevant document in the corpus", 1);
+            src.tick();
             continue;
         }
         let mut kept = 0;
@@ -133,6 +139,7 @@ pub fn build(src: &Sources<'_>, cfg: &SetwiseConfig) -> Result<(Vec<Example>, Bu
             });
             kept += 1;
         }
+        src.tick();
         if kept > 0 {
             *report.queries.entry(pool.split.to_string()).or_default() += 1;
             *report.examples.entry(pool.split.to_string()).or_default() += kept;
