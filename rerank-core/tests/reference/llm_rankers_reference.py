@@ -33,7 +33,22 @@ def label_order(labels, docs):
     return sorted(range(len(docs)), key=lambda i: -labels.get(docs[i].docid, 0))
 
 
-def run_setwise(labels, docids, method, num_child, k):
+def fnv1a(text):
+    h = 0xCBF29CE484222325
+    for b in text.encode("utf-8"):
+        h ^= b
+        h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def hash_pick(docs):
+    """An arbitrary but deterministic pick (not a consistent order): the FNV-1a hash of
+    the set's ids joined by commas, modulo the set's size (rerank-core's tests use the
+    same judge). It drives the sorts through paths a label judge never takes."""
+    return fnv1a(",".join(d.docid for d in docs)) % len(docs)
+
+
+def run_setwise(labels, docids, method, num_child, k, judge="labels"):
     ranker = object.__new__(SetwiseLlmRanker)
     ranker.num_child, ranker.k, ranker.method, ranker.num_permutation = num_child, k, method, 1
 
@@ -48,6 +63,8 @@ def run_setwise(labels, docids, method, num_child, k):
             # send those to the model; "no change" is the answer it assumes.
             degenerate += 1
             return ranker.CHARACTERS[0]
+        if judge == "hash":
+            return ranker.CHARACTERS[hash_pick(docs)]
         return ranker.CHARACTERS[label_order(labels, docs)[0]]
 
     ranker.compare = compare
@@ -92,6 +109,15 @@ def main(out_path):
             calls, order = run_listwise(labels, docids, window, step, repeat)
             cases.append({"kind": "listwise", "window": window, "step": step, "passes": repeat,
                           "labels": labels, "docids": docids, "calls": calls, "order": order})
+    # An arbitrary judge, for the bookkeeping paths a consistent one never reaches.
+    for n in [100, 37, 20, 9]:
+        docids = [f"d{i}" for i in range(n)]
+        for method in ["heapsort", "bubblesort"]:
+            for num_child, k in [(19, 10), (3, 10), (2, 5), (9, 1), (19, 100), (1, 4)]:
+                calls, degenerate, order = run_setwise({}, docids, method, num_child, k, judge="hash")
+                cases.append({"kind": "setwise", "judge": "hash", "method": method, "num_child": num_child,
+                              "k": k, "labels": {}, "docids": docids, "calls": calls,
+                              "degenerate_calls": degenerate, "order": order})
     with open(out_path, "w") as f:
         json.dump({"llm_rankers": "0.0.2", "cases": cases}, f)
         f.write("\n")
