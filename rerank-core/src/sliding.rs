@@ -111,15 +111,20 @@ impl SlidingWindow {
                 }
             }
             Coverage::Full => {
-                let mut end = end0.min(n as isize);
-                while end > start0 {
-                    let start = (end - w).max(start0);
-                    let r = clip(start..end);
+                let top = end0.min(n as isize);
+                let mut end = top;
+                loop {
+                    if end - w <= start0 {
+                        // The last window, moved up to start at rank_start.
+                        let r = clip(start0..(start0 + w).min(top));
+                        if r.len() > 1 {
+                            out.push(r);
+                        }
+                        break;
+                    }
+                    let r = clip(end - w..end);
                     if r.len() > 1 {
                         out.push(r);
-                    }
-                    if start == start0 {
-                        break;
                     }
                     end -= s;
                 }

@@ -66,7 +66,8 @@ fn rankgpt_windows_skip_the_top_when_the_span_is_not_a_multiple_of_the_step() {
         ..w.clone()
     };
     let windows = full.windows(100);
-    assert_eq!(windows.last().unwrap().clone(), 0..15);
+    // The last window is moved up to start at rank_start, a full window.
+    assert_eq!(windows.last().unwrap().clone(), 0..20);
     let covered: HashSet<usize> = windows.iter().flat_map(|r| r.clone()).collect();
     assert_eq!(covered.len(), 95);
     // Fewer candidates than rank_end: RankGPT's windows are cut to what exists
@@ -473,6 +474,73 @@ fn a_judge_that_miscounts_its_answers_fails_those_calls_without_a_panic() {
         } else {
             // Extra answers are dropped; every call was answered.
             assert!(failed.is_empty(), "{failed:?}");
+        }
+    }
+}
+
+/// Cases found by mutation testing (`cargo mutants` on the sliding window): each
+/// pins a behaviour no other test checked.
+#[test]
+fn sliding_window_edges_the_mutants_found() {
+    // Each of window, step and passes must be at least 1, on its own.
+    for w in [
+        SlidingWindow {
+            window: 0,
+            ..Default::default()
+        },
+        SlidingWindow {
+            step: 0,
+            ..Default::default()
+        },
+        SlidingWindow {
+            passes: 0,
+            ..Default::default()
+        },
+    ] {
+        assert!(w.validate().is_err(), "{w:?}");
+    }
+    assert!(SlidingWindow::default().validate().is_ok());
+    // Calls: windows × passes.
+    let two = SlidingWindow {
+        passes: 2,
+        ..Default::default()
+    };
+    assert_eq!(SlidingWindow::default().num_calls(100), 9);
+    assert_eq!(two.num_calls(100), 18);
+    assert_eq!(SlidingWindow::default().num_calls(1), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// Whatever the sizes: no window of fewer than two candidates is sent (nothing to
+    /// order); with full coverage every position in the range is in some window, the
+    /// windows run bottom up, and consecutive ones overlap by window − step.
+    #[test]
+    fn windows_are_never_trivial_and_full_coverage_covers(
+        n in 0usize..130, window in 1usize..25, step_frac in 1usize..25, start in 0usize..10, len in 1usize..120,
+    ) {
+        let step = step_frac.min(window);
+        for coverage in [Coverage::RankGpt, Coverage::Full] {
+            let w = SlidingWindow { rank_start: start, rank_end: start + len, window, step, passes: 1, coverage };
+            let windows = w.windows(n);
+            prop_assert!(windows.iter().all(|r| r.len() >= 2 && r.end <= n && r.start >= start));
+            prop_assert!(windows.iter().all(|r| r.len() <= window));
+            if coverage == Coverage::Full {
+                let top = (start + len).min(n);
+                if top >= start + 2 && window >= 2 {
+                    for p in start..top {
+                        prop_assert!(windows.iter().any(|r| r.contains(&p)), "position {} not covered by {:?}", p, windows);
+                    }
+                }
+                for pair in windows.windows(2) {
+                    prop_assert!(pair[1].end <= pair[0].end && pair[1].start < pair[0].start);
+                    if pair[1].start > start {
+                        prop_assert_eq!(pair[0].end - pair[1].end, step);
+                        prop_assert_eq!(pair[1].len(), window);
+                    }
+                }
+            }
         }
     }
 }

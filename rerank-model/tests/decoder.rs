@@ -340,8 +340,7 @@ fn as_accurate_as_llama_cpp_against_an_independent_exact_reference() {
     // our decoder with dequantized weights agrees to float32 rounding, and our quantized
     // decoder is no further from it than llama.cpp is.
     let fx = fixture();
-    let exact: Value =
-        serde_json::from_str(include_str!("data/transformers_logits.json")).unwrap();
+    let exact: Value = serde_json::from_str(include_str!("data/transformers_logits.json")).unwrap();
     assert_eq!(exact["dtype"], "float64");
     for name in ["smollm2-135m", "qwen2.5-0.5b"] {
         let path = registry::find(name).unwrap().installed().unwrap();
@@ -382,7 +381,11 @@ fn as_accurate_as_llama_cpp_against_an_independent_exact_reference() {
             v[v.len() / 2]
         };
         let dense_max = dense_err.iter().copied().fold(0f32, f32::max);
-        let (mo, mt, md) = (median(&mut ours), median(&mut theirs), median(&mut dense_err));
+        let (mo, mt, md) = (
+            median(&mut ours),
+            median(&mut theirs),
+            median(&mut dense_err),
+        );
         eprintln!(
             "{name}: median error against transformers (float64): ours quantized {mo:.4}, \
              llama.cpp {mt:.4}, ours dequantized {md:.2e} (largest {dense_max:.2e})"
