@@ -75,6 +75,24 @@ fn input(c: &Value) -> (LabelJudge, Vec<(Query, Vec<rerank_core::Candidate>)>) {
     (judge, vec![(Query::new("q", "query"), candidates)])
 }
 
+/// The sort's rankings, and how many requests the judge saw.
+fn sort(
+    judge: impl SetwiseJudge,
+    method: &Setwise,
+    queries: Vec<(Query, Vec<rerank_core::Candidate>)>,
+) -> (Vec<rerank_core::Ranking>, usize) {
+    let mut judge = Counting::new(judge);
+    let out = rerank_setwise(
+        &mut judge,
+        method,
+        queries,
+        &DriverOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    (out, judge.requests)
+}
+
 fn expected_order(c: &Value) -> Vec<String> {
     c["order"]
         .as_array()
@@ -107,27 +125,9 @@ fn setwise_sorts_match_llm_rankers() {
         };
         let (out, requests) = if c["judge"] == "hash" {
             hashed += 1;
-            let mut judge = Counting::new(HashJudge);
-            let out = rerank_setwise(
-                &mut judge,
-                &method,
-                queries,
-                &DriverOptions::default(),
-                |_| {},
-            )
-            .unwrap();
-            (out, judge.requests)
+            sort(HashJudge, &method, queries)
         } else {
-            let mut judge = Counting::new(judge);
-            let out = rerank_setwise(
-                &mut judge,
-                &method,
-                queries,
-                &DriverOptions::default(),
-                |_| {},
-            )
-            .unwrap();
-            (out, judge.requests)
+            sort(judge, &method, queries)
         };
         let want_calls = c["calls"].as_u64().unwrap() - c["degenerate_calls"].as_u64().unwrap();
         assert_eq!(

@@ -296,33 +296,7 @@ fn a_window_whose_requests_keep_failing_falls_back_and_the_run_completes() {
     let mut c = config(&p.base_url);
     c.retry = fast_retries(2);
     c.concurrency = 1;
-    let mut judge = LlmJudge::new(
-        HttpBackend::new(c).unwrap(),
-        Template::builtin("rankgpt").unwrap(),
-    )
-    .unwrap();
-    judge.params.max_new_tokens = 24;
-    let docs = (0..12).map(|i| Document::new(format!("d{i}"), format!("Passage number {i}.")));
-    let window = SlidingWindow {
-        rank_end: 12,
-        window: 6,
-        step: 3,
-        ..SlidingWindow::default()
-    };
-    let out = rerank_listwise(
-        &mut judge,
-        &window,
-        vec![(Query::new("q", "number 7"), candidates_from_docs(docs))],
-        &DriverOptions::default(),
-        |_| {},
-    )
-    .unwrap();
-    let r = &out[0];
-    let mut ids = r.ids();
-    ids.sort();
-    assert_eq!(ids.len(), 12);
-    ids.dedup();
-    assert_eq!(ids.len(), 12, "not a permutation");
+    let r = &run_windows(HttpBackend::new(c).unwrap(), 24);
     assert_eq!(r.calls.len(), 3);
     let first = &r.calls[0];
     assert!(!first.applied);
@@ -335,6 +309,34 @@ fn a_window_whose_requests_keep_failing_falls_back_and_the_run_completes() {
         .iter()
         .all(|c| c.error.is_none() || c.record.raw_output.is_some()));
     assert_eq!(p.requests(), 3 + 2);
+}
+
+/// A query of 12 passages reranked by RankGPT windows of 6 (step 3) through the
+/// judge, over `backend`; the ranking must be a permutation.
+fn run_windows(backend: HttpBackend, max_new_tokens: usize) -> rerank_core::Ranking {
+    let mut judge = LlmJudge::new(backend, Template::builtin("rankgpt").unwrap()).unwrap();
+    judge.params.max_new_tokens = max_new_tokens;
+    let docs = (0..12).map(|i| Document::new(format!("d{i}"), format!("Passage number {i}.")));
+    let window = SlidingWindow {
+        rank_end: 12,
+        window: 6,
+        step: 3,
+        ..SlidingWindow::default()
+    };
+    let mut out = rerank_listwise(
+        &mut judge,
+        &window,
+        vec![(Query::new("q", "number 7"), candidates_from_docs(docs))],
+        &DriverOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    let r = out.remove(0);
+    let mut ids = r.ids();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "not a permutation");
+    r
 }
 
 /// A raw response: status line, headers (each ending in CRLF) and body.
@@ -439,32 +441,7 @@ fn hostile_headers_and_bodies_never_take_the_client_down() {
     let mut c = config(&p.base_url);
     c.retry = policy();
     c.concurrency = 1;
-    let mut judge = LlmJudge::new(
-        HttpBackend::new(c).unwrap(),
-        Template::builtin("rankgpt").unwrap(),
-    )
-    .unwrap();
-    judge.params.max_new_tokens = 16;
-    let docs = (0..12).map(|i| Document::new(format!("d{i}"), format!("Passage number {i}.")));
-    let window = SlidingWindow {
-        rank_end: 12,
-        window: 6,
-        step: 3,
-        ..SlidingWindow::default()
-    };
-    let out = rerank_listwise(
-        &mut judge,
-        &window,
-        vec![(Query::new("q", "number 7"), candidates_from_docs(docs))],
-        &DriverOptions::default(),
-        |_| {},
-    )
-    .unwrap();
-    let r = &out[0];
-    let mut ids = r.ids();
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 12, "not a permutation");
+    let r = &run_windows(HttpBackend::new(c).unwrap(), 16);
     assert_eq!(r.calls.len(), 3);
     assert!(!r.calls[0].applied);
     let e = r.calls[0].error.as_deref().unwrap();

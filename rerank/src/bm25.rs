@@ -5,11 +5,9 @@
 //! term is a `SHOULD` clause, so a document's score is tantivy's BM25 (k1 = 1.2,
 //! b = 0.75) summed over the query terms.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use rerank_core::data::Corpus;
 use rerank_core::Query;
@@ -77,25 +75,7 @@ impl IndexOrigin {
 
 /// SHA-256 of a file's bytes, in hex.
 pub fn file_sha256(path: &Path) -> Result<String> {
-    let io = |cause| Error::Io {
-        path: path.to_path_buf(),
-        cause,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(rerank_model::registry::sha256_file(path)?)
 }
 
 /// A BM25 index over a corpus.

@@ -18,7 +18,7 @@
 use rand::seq::index::sample;
 use rerank_eval::measures::ndcg_cut_of_labels;
 
-use super::{pools, query_rng, render, BuildReport, Example, Sources, Truth};
+use super::{example, pools, query_rng, BuildReport, Example, Sources, Truth};
 use crate::error::{Error, Result};
 
 /// Which nDCG@10 the draw filter compares with `min_ndcg`; see the module docs.
@@ -116,22 +116,11 @@ pub fn build(src: &Sources<'_>, cfg: &ListwiseConfig) -> Result<(Vec<Example>, B
             report.count("kept", 1);
             let docs: Vec<_> = chosen.iter().map(|&i| pool.docs[i]).collect();
             let truth = Truth::Listwise { labels };
-            out.push(Example {
-                id: format!("rearank/{}/{kept}", pool.query.id),
-                qid: pool.query.id.clone(),
-                split: pool.split,
-                prompt: render(src, pool.query, &docs)?,
-                doc_ids: docs.iter().map(|d| d.id.clone()).collect(),
-                ground_truth: Example::ground_truth_of(&truth),
-                truth,
-            });
+            out.push(example(src, &pool, kept, &docs, truth)?);
             kept += 1;
         }
         src.tick();
-        if kept > 0 {
-            *report.queries.entry(pool.split.to_string()).or_default() += 1;
-            *report.examples.entry(pool.split.to_string()).or_default() += kept;
-        }
+        report.query_done(pool.split, kept);
     }
     Ok((out, report))
 }

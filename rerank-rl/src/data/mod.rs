@@ -303,9 +303,38 @@ pub(crate) fn query_rng(seed: u64, qid: &str) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(h)
 }
 
-/// The prompt for documents in this order.
-pub(crate) fn render(src: &Sources<'_>, query: &Query, docs: &[&Document]) -> Result<Vec<Message>> {
-    Ok(src
-        .template
-        .render(&query.text, docs, src.tokenizer, true)?)
+/// The `n`-th example of a query: its prompt rendered for these documents, in this
+/// order.
+pub(crate) fn example(
+    src: &Sources<'_>,
+    pool: &Pool<'_>,
+    n: usize,
+    docs: &[&Document],
+    truth: Truth,
+) -> Result<Example> {
+    let method = match truth {
+        Truth::Listwise { .. } => "rearank",
+        Truth::Setwise { .. } => "rank-r1",
+    };
+    Ok(Example {
+        id: format!("{method}/{}/{n}", pool.query.id),
+        qid: pool.query.id.clone(),
+        split: pool.split,
+        prompt: src
+            .template
+            .render(&pool.query.text, docs, src.tokenizer, true)?,
+        doc_ids: docs.iter().map(|d| d.id.clone()).collect(),
+        ground_truth: Example::ground_truth_of(&truth),
+        truth,
+    })
+}
+
+impl BuildReport {
+    /// Records that a query of `split` is done and gave `kept` examples.
+    pub(crate) fn query_done(&mut self, split: Split, kept: usize) {
+        if kept > 0 {
+            *self.queries.entry(split.to_string()).or_default() += 1;
+            *self.examples.entry(split.to_string()).or_default() += kept;
+        }
+    }
 }

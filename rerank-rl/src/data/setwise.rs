@@ -12,7 +12,7 @@
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::{pools, query_rng, render, BuildReport, Example, Sources, Truth};
+use super::{example, pools, query_rng, BuildReport, Example, Sources, Truth};
 use crate::error::{Error, Result};
 
 /// How many negatives a set has.
@@ -128,22 +128,11 @@ pub fn build(src: &Sources<'_>, cfg: &SetwiseConfig) -> Result<(Vec<Example>, Bu
                 .expect("the positive is in the set");
             report.count("kept", 1);
             let truth = Truth::Setwise { positive: at };
-            out.push(Example {
-                id: format!("rank-r1/{}/{kept}", pool.query.id),
-                qid: pool.query.id.clone(),
-                split: pool.split,
-                prompt: render(src, pool.query, &docs)?,
-                doc_ids: docs.iter().map(|d| d.id.clone()).collect(),
-                ground_truth: Example::ground_truth_of(&truth),
-                truth,
-            });
+            out.push(example(src, &pool, kept, &docs, truth)?);
             kept += 1;
         }
         src.tick();
-        if kept > 0 {
-            *report.queries.entry(pool.split.to_string()).or_default() += 1;
-            *report.examples.entry(pool.split.to_string()).or_default() += kept;
-        }
+        report.query_done(pool.split, kept);
     }
     Ok((out, report))
 }

@@ -14,7 +14,22 @@ pub mod verl;
 
 use std::path::Path;
 
+use crate::data::{Example, Split};
 use crate::error::{Error, Result};
+
+/// The examples of each split that has any, in split order.
+pub(crate) fn by_split(examples: &[Example]) -> Vec<(Split, Vec<&Example>)> {
+    Split::ALL
+        .into_iter()
+        .map(|s| {
+            (
+                s,
+                examples.iter().filter(|e| e.split == s).collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, rows)| !rows.is_empty())
+        .collect()
+}
 
 /// The Python reward module (`rerank_reward.py`): verl's `compute_score` and TRL's
 /// `reward_func`, computing exactly [`crate::reward`]'s rewards.

@@ -13,17 +13,13 @@
 
 use std::path::Path;
 
-use crate::data::{io, Example, Split};
+use crate::data::{io, Example};
 use crate::error::Result;
 
 /// Writes `dir/{split}.jsonl` for every split that has examples; returns the files.
 pub fn write_splits(dir: &Path, examples: &[Example]) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
-    for split in Split::ALL {
-        let rows: Vec<&Example> = examples.iter().filter(|e| e.split == split).collect();
-        if rows.is_empty() {
-            continue;
-        }
+    for (split, rows) in super::by_split(examples) {
         let path = dir.join(format!("{split}.jsonl"));
         io::write_jsonl(&path, rows)?;
         out.push(path);

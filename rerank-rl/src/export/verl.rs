@@ -20,7 +20,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema};
 use parquet::arrow::ArrowWriter;
 
-use crate::data::{Example, Split};
+use crate::data::Example;
 use crate::error::{Error, Result};
 
 fn message_fields() -> Fields {
@@ -159,11 +159,7 @@ pub fn record_batch(examples: &[&Example]) -> Result<RecordBatch> {
 /// Writes `dir/{split}.parquet` for every split that has examples; returns the files.
 pub fn write_splits(dir: &Path, examples: &[Example]) -> Result<Vec<std::path::PathBuf>> {
     let mut out = Vec::new();
-    for split in Split::ALL {
-        let rows: Vec<&Example> = examples.iter().filter(|e| e.split == split).collect();
-        if rows.is_empty() {
-            continue;
-        }
+    for (split, rows) in super::by_split(examples) {
         let path = dir.join(format!("{split}.parquet"));
         let fail = |message: String| Error::Export {
             path: path.clone(),
