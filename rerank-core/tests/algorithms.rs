@@ -544,3 +544,42 @@ proptest! {
         }
     }
 }
+
+/// A query is handed over as soon as it is finished, not when the whole batch is
+/// (what lets `rerank rerank` write and resume query by query).
+#[test]
+fn a_finished_query_is_handed_over_before_the_others_finish() {
+    use std::cell::Cell;
+    let calls = Cell::new(0usize);
+    struct Tracking<'a> {
+        inner: LabelJudge,
+        calls: &'a Cell<usize>,
+    }
+    impl rerank_core::ListwiseJudge for Tracking<'_> {
+        fn rank_windows(
+            &mut self,
+            requests: &[rerank_core::JudgeRequest<'_>],
+        ) -> Vec<Result<rerank_core::ListwiseAnswer, rerank_core::JudgeError>> {
+            self.calls.set(self.calls.get() + 1);
+            self.inner.rank_windows(requests)
+        }
+    }
+    let mut judge = Tracking {
+        inner: LabelJudge::new([("long", "d99", 1)]),
+        calls: &calls,
+    };
+    let mut handed = Vec::new();
+    rerank_listwise(
+        &mut judge,
+        &SlidingWindow::default(),
+        vec![
+            (Query::new("short", "x"), candidates(10)),
+            (Query::new("long", "x"), candidates(100)),
+        ],
+        &DriverOptions::default(),
+        |r| handed.push((r.query_id.clone(), calls.get())),
+    )
+    .unwrap();
+    // One window for the short query (with the long one's first), then 8 more.
+    assert_eq!(handed, vec![("short".into(), 1), ("long".into(), 9)]);
+}
