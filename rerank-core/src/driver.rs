@@ -46,7 +46,7 @@ pub fn rerank_listwise(
         .into_iter()
         .map(|(q, c)| Box::new(SlidingState::new(method, q, c)))
         .collect();
-    Ok(drive(
+    Ok(drive_all(
         machines,
         opts,
         |reqs| judge.rank_windows(reqs),
@@ -68,32 +68,148 @@ pub fn rerank_setwise(
         .into_iter()
         .map(|(q, c)| Box::new(SetwiseState::new(method, q, c)))
         .collect();
-    Ok(drive(machines, opts, |reqs| judge.pick_best(reqs), on_done))
+    Ok(drive_all(
+        machines,
+        opts,
+        |reqs| judge.pick_best(reqs),
+        on_done,
+    ))
 }
 
-fn drive<A, M: Machine<Answer = A>>(
-    mut machines: Vec<Box<M>>,
+/// Where a streaming driver gets queries from: a server's queue, say.
+///
+/// The driver asks before every step, so queries that arrive while others are being
+/// reranked join the next batch (continuous batching) instead of waiting for the
+/// whole batch to end.
+pub trait QueryFeed {
+    /// The queries that have arrived. With `wait` (nothing is being reranked) it may
+    /// block until some arrive; without, it returns at once (an empty list when none
+    /// has). `None`: the feed is closed, and the driver ends once the queries it has
+    /// are done.
+    fn arrivals(&mut self, wait: bool) -> Option<Vec<(Query, Vec<Candidate>)>>;
+}
+
+/// Reranks queries from a feed with sliding windows as they arrive, batching windows
+/// across whatever queries are in progress; `on_done` gets each query's ranking as
+/// soon as it is complete. Returns when the feed is closed and every query is done.
+pub fn rerank_listwise_feed(
+    judge: &mut impl ListwiseJudge,
+    method: &SlidingWindow,
+    feed: &mut impl QueryFeed,
     opts: &DriverOptions,
-    mut call: impl FnMut(&[JudgeRequest<'_>]) -> Vec<Result<A, JudgeError>>,
+    mut on_done: impl FnMut(Ranking),
+) -> Result<()> {
+    method.validate()?;
+    drive(
+        |wait| {
+            feed.arrivals(wait).map(|qs| {
+                qs.into_iter()
+                    .map(|(q, c)| Box::new(SlidingState::new(method, q, c)))
+                    .collect()
+            })
+        },
+        opts,
+        |reqs| judge.rank_windows(reqs),
+        |_, r| on_done(r),
+    );
+    Ok(())
+}
+
+/// [`rerank_listwise_feed`] for setwise sorts.
+pub fn rerank_setwise_feed(
+    judge: &mut impl SetwiseJudge,
+    method: &Setwise,
+    feed: &mut impl QueryFeed,
+    opts: &DriverOptions,
+    mut on_done: impl FnMut(Ranking),
+) -> Result<()> {
+    method.validate()?;
+    drive(
+        |wait| {
+            feed.arrivals(wait).map(|qs| {
+                qs.into_iter()
+                    .map(|(q, c)| Box::new(SetwiseState::new(method, q, c)))
+                    .collect()
+            })
+        },
+        opts,
+        |reqs| judge.pick_best(reqs),
+        |_, r| on_done(r),
+    );
+    Ok(())
+}
+
+/// All of `machines` at once: the results in input order.
+fn drive_all<A, M: Machine<Answer = A>>(
+    machines: Vec<Box<M>>,
+    opts: &DriverOptions,
+    call: impl FnMut(&[JudgeRequest<'_>]) -> Vec<Result<A, JudgeError>>,
     mut on_done: impl FnMut(&Ranking),
 ) -> Vec<Ranking> {
     let n = machines.len();
+    let mut once = Some(machines);
     let mut results: Vec<Option<Ranking>> = (0..n).map(|_| None).collect();
-    let mut active: Vec<Option<Box<M>>> = machines.drain(..).map(Some).collect();
+    drive(
+        |_| once.take(),
+        opts,
+        call,
+        |i, r| {
+            on_done(&r);
+            results[i] = Some(r);
+        },
+    );
+    results
+        .into_iter()
+        .map(|r| r.expect("every query finishes"))
+        .collect()
+}
+
+/// The driver's loop: admit what the feed has, gather one request per active query
+/// (its voting permutations together), call the judge once, resolve, retire finished
+/// queries (`on_done` gets each one's admission index and ranking). Ends when the feed
+/// is closed and nothing is active.
+fn drive<A, M: Machine<Answer = A>>(
+    mut admit: impl FnMut(bool) -> Option<Vec<Box<M>>>,
+    opts: &DriverOptions,
+    mut call: impl FnMut(&[JudgeRequest<'_>]) -> Vec<Result<A, JudgeError>>,
+    mut on_done: impl FnMut(usize, Ranking),
+) {
+    // (admission index, machine)
+    let mut active: Vec<(usize, Box<M>)> = Vec::new();
+    let mut admitted = 0usize;
+    let mut open = true;
     loop {
-        // Retire finished queries.
-        for (i, slot) in active.iter_mut().enumerate() {
-            if slot.as_ref().is_some_and(|m| m.is_done()) {
-                let ranking = slot.take().expect("checked").finish();
-                on_done(&ranking);
-                results[i] = Some(ranking);
+        if open {
+            match admit(active.is_empty()) {
+                Some(new) => {
+                    for m in new {
+                        active.push((admitted, m));
+                        admitted += 1;
+                    }
+                }
+                None => open = false,
             }
+        }
+        // Retire finished queries.
+        let mut i = 0;
+        while i < active.len() {
+            if active[i].1.is_done() {
+                let (idx, m) = active.remove(i);
+                on_done(idx, m.finish());
+            } else {
+                i += 1;
+            }
+        }
+        if active.is_empty() {
+            if open {
+                continue;
+            }
+            break;
         }
         // Gather ready requests.
         let mut plan: Vec<(usize, Vec<Vec<usize>>)> = Vec::new();
         let mut size = 0;
-        for (i, slot) in active.iter_mut().enumerate() {
-            let Some(m) = slot else { continue };
+        for (i, (_, m)) in active.iter_mut().enumerate() {
             let groups = m.pending();
             if groups.is_empty() {
                 continue;
@@ -105,22 +221,18 @@ fn drive<A, M: Machine<Answer = A>>(
             plan.push((i, groups));
         }
         if plan.is_empty() {
-            // Every machine is done, or (defensively) has nothing left to ask: finish
-            // whatever is still active rather than loop.
-            for (i, slot) in active.iter_mut().enumerate() {
-                if let Some(m) = slot.take() {
-                    let ranking = m.finish();
-                    on_done(&ranking);
-                    results[i] = Some(ranking);
-                }
+            // Every active machine has nothing left to ask (defensively): finish them
+            // rather than loop.
+            for (idx, m) in active.drain(..) {
+                on_done(idx, m.finish());
             }
-            break;
+            continue;
         }
         let answers = {
             let requests: Vec<JudgeRequest<'_>> = plan
                 .iter()
                 .flat_map(|(i, groups)| {
-                    let m = active[*i].as_ref().expect("active");
+                    let m = &active[*i].1;
                     groups.iter().map(move |g| JudgeRequest {
                         query: m.query(),
                         candidates: g.iter().map(|&p| &m.ranking()[p]).collect(),
@@ -151,11 +263,7 @@ fn drive<A, M: Machine<Answer = A>>(
                     answer: answers.next().expect("one answer per request"),
                 })
                 .collect();
-            active[i].as_mut().expect("active").resolve(slots);
+            active[i].1.resolve(slots);
         }
     }
-    results
-        .into_iter()
-        .map(|r| r.expect("every query finishes"))
-        .collect()
 }

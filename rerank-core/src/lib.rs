@@ -34,7 +34,10 @@ mod sliding;
 pub mod trace;
 mod types;
 
-pub use driver::{rerank_listwise, rerank_setwise, DriverOptions};
+pub use driver::{
+    rerank_listwise, rerank_listwise_feed, rerank_setwise, rerank_setwise_feed, DriverOptions,
+    QueryFeed,
+};
 pub use error::{Error, Result};
 pub use judge::{
     JudgeError, JudgeRequest, ListwiseAnswer, ListwiseJudge, SetwiseAnswer, SetwiseJudge,

@@ -583,3 +583,70 @@ fn a_finished_query_is_handed_over_before_the_others_finish() {
     // One window for the short query (with the long one's first), then 8 more.
     assert_eq!(handed, vec![("short".into(), 1), ("long".into(), 9)]);
 }
+
+/// Queries fed while others are in progress join the next batch (continuous
+/// batching), and each is handed over when it is done.
+#[test]
+fn a_feed_admits_queries_between_steps() {
+    use rerank_core::{rerank_listwise_feed, QueryFeed};
+    struct Feed {
+        step: usize,
+    }
+    impl QueryFeed for Feed {
+        fn arrivals(&mut self, wait: bool) -> Option<Vec<(Query, Vec<Candidate>)>> {
+            self.step += 1;
+            match self.step {
+                1 => Some(vec![(Query::new("first", "x"), candidates(30))]),
+                2 => Some(vec![(Query::new("second", "x"), candidates(30))]),
+                // Nothing new for a while, then closed (a waiting call would block).
+                3 | 4 => {
+                    assert!(!wait, "asked to wait while queries were active");
+                    Some(Vec::new())
+                }
+                _ => None,
+            }
+        }
+    }
+    struct Batches(Vec<Vec<String>>);
+    impl rerank_core::ListwiseJudge for Batches {
+        fn rank_windows(
+            &mut self,
+            requests: &[rerank_core::JudgeRequest<'_>],
+        ) -> Vec<Result<rerank_core::ListwiseAnswer, rerank_core::JudgeError>> {
+            self.0
+                .push(requests.iter().map(|r| r.query.id.clone()).collect());
+            requests
+                .iter()
+                .map(|r| {
+                    Ok(rerank_core::ListwiseAnswer {
+                        order: (0..r.candidates.len()).collect(),
+                        record: Default::default(),
+                    })
+                })
+                .collect()
+        }
+    }
+    let mut judge = Batches(Vec::new());
+    let mut done = Vec::new();
+    rerank_listwise_feed(
+        &mut judge,
+        &SlidingWindow::default(),
+        &mut Feed { step: 0 },
+        &DriverOptions::default(),
+        |r| done.push(r.query_id.clone()),
+    )
+    .unwrap();
+    // 30 candidates: windows 20..30, 10..30 and 0..20 per query; the second query
+    // arrives after the first step and shares the next two.
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        judge.0,
+        vec![
+            ids(&["first"]),
+            ids(&["first", "second"]),
+            ids(&["first", "second"]),
+            ids(&["second"]),
+        ]
+    );
+    assert_eq!(done, ["first", "second"]);
+}
