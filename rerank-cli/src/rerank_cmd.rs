@@ -272,6 +272,17 @@ pub fn build_reranker(
     a: &MethodArgs,
 ) -> Result<(Reranker<AnyBackend>, serde_json::Value)> {
     let method: Method = a.method.parse()?;
+    build_reranker_with(build_backend(m)?, method, m, a)
+}
+
+/// [`build_reranker`] on a backend built already (the server wraps it to count its
+/// batches).
+pub fn build_reranker_with<B: rerank_model::Backend + 'static>(
+    backend: B,
+    method: Method,
+    m: &ModelArgs,
+    a: &MethodArgs,
+) -> Result<(Reranker<B>, serde_json::Value)> {
     let params = MethodParams {
         top: a.top,
         window: a.window,
@@ -291,7 +302,7 @@ pub fn build_reranker(
         m.batch
     };
     let mut builder = Reranker::builder()
-        .backend(build_backend(m)?)
+        .backend(backend)
         .method(method)
         .params(params)
         .setwise_mode(if a.setwise_parse == "lenient" {

@@ -2,7 +2,8 @@
 
 use candle_core::Device;
 use rerank_core::{
-    rerank_listwise, rerank_setwise, Candidate, DriverOptions, Fallback, Query, Ranking,
+    rerank_listwise, rerank_listwise_feed, rerank_setwise, rerank_setwise_feed, Candidate,
+    DriverOptions, Fallback, Query, QueryFeed, Ranking,
 };
 use rerank_model::candle::{CandleBackend, Weights};
 use rerank_model::{Backend, LlmJudge, ModelSource, SamplingParams};
@@ -339,6 +340,63 @@ impl<B: Backend> Reranker<B> {
             }
         };
         Ok(rankings.iter().map(finish).collect())
+    }
+
+    /// Reranks queries as a feed delivers them (a server's queue), batching model
+    /// calls across whatever queries are in progress: a query that arrives while
+    /// others are being reranked joins the next batch. `on_done` gets each ranking
+    /// (its top candidates reordered, the rest after them) as soon as it is complete.
+    /// Returns when the feed is closed and every query is done. Query ids must be
+    /// unique among the queries in progress.
+    pub fn rerank_feed(
+        &mut self,
+        feed: &mut impl QueryFeed,
+        mut on_done: impl FnMut(Ranking),
+    ) -> Result<()> {
+        use std::cell::RefCell;
+        use std::collections::HashMap;
+        // The candidates below `top` of each query in progress: put aside when it
+        // arrives, put back under its ranking when it is done.
+        let tails: RefCell<HashMap<String, Vec<Candidate>>> = RefCell::default();
+        struct Split<'a, F> {
+            inner: &'a mut F,
+            top: usize,
+            tails: &'a RefCell<HashMap<String, Vec<Candidate>>>,
+        }
+        impl<F: QueryFeed> QueryFeed for Split<'_, F> {
+            fn arrivals(&mut self, wait: bool) -> Option<Vec<(Query, Vec<Candidate>)>> {
+                let qs = self.inner.arrivals(wait)?;
+                let mut tails = self.tails.borrow_mut();
+                Some(
+                    qs.into_iter()
+                        .map(|(q, mut c)| {
+                            tails.insert(q.id.clone(), c.split_off(self.top.min(c.len())));
+                            (q, c)
+                        })
+                        .collect(),
+                )
+            }
+        }
+        let mut feed = Split {
+            inner: feed,
+            top: self.top,
+            tails: &tails,
+        };
+        let mut done = |mut r: Ranking| {
+            if let Some(tail) = tails.borrow_mut().remove(&r.query_id) {
+                r.candidates.extend(tail);
+            }
+            on_done(r)
+        };
+        match &self.algorithm {
+            Algorithm::Listwise(w) => {
+                rerank_listwise_feed(&mut self.judge, w, &mut feed, &self.driver, &mut done)?
+            }
+            Algorithm::Setwise(s) => {
+                rerank_setwise_feed(&mut self.judge, s, &mut feed, &self.driver, &mut done)?
+            }
+        }
+        Ok(())
     }
 
     /// The judge (backend, template, decoding settings), to inspect or adjust.
