@@ -24,6 +24,10 @@ use tokio::sync::oneshot;
 use crate::error::{ApiError, Error};
 use crate::metrics::Metrics;
 
+/// How long an idle model thread waits, after a first request arrives, for others to
+/// join its batch: a negligible delay against a model step of seconds.
+const GATHER: Duration = Duration::from_millis(20);
+
 /// What a job's reply carries.
 pub type Reply = Result<Ranking, ApiError>;
 
@@ -224,6 +228,25 @@ impl QueryFeed for Feed<'_> {
         }
         let mut admitted = self.admitted.borrow_mut();
         let room = s.max_active.saturating_sub(admitted.replies.len());
+        if wait {
+            // The model was idle: the first request of a burst has arrived, and the
+            // others of that burst (clients answered by the last batch sending their
+            // next request) are a few milliseconds behind. Gather them into this
+            // batch rather than start a long model step with one query and leave
+            // them waiting for its end.
+            let until = Instant::now() + GATHER;
+            while q.jobs.len() < room && !q.closed {
+                let now = Instant::now();
+                if now >= until {
+                    break;
+                }
+                q = s
+                    .arrived
+                    .wait_timeout(q, until - now)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        }
         let mut out = Vec::new();
         let now = Instant::now();
         while out.len() < room {
