@@ -74,6 +74,11 @@ pub struct ModelArgs {
     #[arg(long, default_value = "quantized", value_parser = ["quantized", "dense"])]
     pub weights: String,
 
+    /// candle: a PEFT LoRA adapter folder (adapter_config.json and
+    /// adapter_model.safetensors), as `rerank train` or PEFT writes it
+    #[arg(long, value_name = "DIR")]
+    pub adapter: Option<std::path::PathBuf>,
+
     /// Most tokens generated per model call (reasoning included)
     #[arg(long, default_value_t = 1024, value_parser = at_least_one)]
     pub max_new_tokens: usize,
@@ -230,6 +235,13 @@ pub fn load_tokenizer(spec: &str) -> Result<tokenizers::Tokenizer> {
 pub fn build_backend(m: &ModelArgs) -> Result<AnyBackend> {
     match m.backend.as_str() {
         "http" => {
+            if let Some(dir) = &m.adapter {
+                bail!(
+                    "--adapter {} applies to the candle backend; with --backend http, load the adapter in the server (vLLM: --lora-modules name={}) and pass its name as --model",
+                    dir.display(),
+                    dir.display()
+                );
+            }
             let mut config =
                 HttpConfig::new(&m.base_url, &m.model).api_key_from_env(&m.api_key_env);
             config.concurrency = m.concurrency;
@@ -260,7 +272,11 @@ pub fn build_backend(m: &ModelArgs) -> Result<AnyBackend> {
                 // The decoder allocates and frees large buffers per layer: keep them.
                 rerank_model::candle::keep_freed_memory();
             }
-            Ok(CandleBackend::load_with(&source, &device, weights)?.into())
+            let mut backend = CandleBackend::load_with(&source, &device, weights)?;
+            if let Some(dir) = &m.adapter {
+                backend.load_adapter(dir)?;
+            }
+            Ok(backend.into())
         }
     }
 }
@@ -346,6 +362,14 @@ pub fn build_reranker_with<B: rerank_model::Backend + 'static>(
         if value != default {
             config[key] = value.as_str().into();
         }
+    }
+    // Likewise the adapter: its folder and the hash of its weights.
+    if let Some(dir) = &m.adapter {
+        let weights = dir.join(rerank_model::candle::peft::WEIGHTS_FILE);
+        config["adapter"] = serde_json::json!({
+            "dir": dir,
+            "sha256": rerank_model::registry::sha256_file(&weights)?,
+        });
     }
     Ok((reranker, config))
 }

@@ -60,6 +60,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A LoRA adapter folder cannot be read or does not fit the model.
+    #[error("{}: {message}", path.display())]
+    Adapter {
+        /// The folder or file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A model uses an architecture or format this crate does not run.
     #[error("{0}")]
     Unsupported(String),

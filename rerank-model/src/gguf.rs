@@ -55,6 +55,30 @@ pub struct ModelInfo {
     pub quantizations: Vec<(String, usize)>,
 }
 
+impl ModelInfo {
+    /// A tiny shape of `architecture` (`llama`, `qwen2`, `qwen3`): 2 blocks, hidden
+    /// 64, 4 query heads and 2 key/value heads of 16 (24 for qwen3, whose head size
+    /// is not hidden / heads), feed-forward 96, 300 tokens. With
+    /// [`crate::candle::Decoder::random`], a model for tests.
+    pub fn tiny(architecture: &str) -> ModelInfo {
+        ModelInfo {
+            architecture: architecture.into(),
+            name: Some(format!("tiny-{architecture}")),
+            layers: 2,
+            hidden: 64,
+            feed_forward: 96,
+            heads: 4,
+            kv_heads: 2,
+            head_dim: if architecture == "qwen3" { 24 } else { 16 },
+            context_length: 512,
+            rope_base: 10_000.0,
+            rms_eps: 1e-6,
+            vocab: 300,
+            quantizations: Vec::new(),
+        }
+    }
+}
+
 impl GgufFile {
     /// Opens and validates the header of a GGUF file.
     pub fn open(path: impl AsRef<Path>) -> Result<GgufFile> {

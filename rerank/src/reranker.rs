@@ -1,5 +1,7 @@
 //! [`Reranker`]: a model backend, a prompt template and a ranking algorithm, composed.
 
+use std::path::{Path, PathBuf};
+
 use candle_core::Device;
 use rerank_core::{
     rerank_listwise, rerank_listwise_feed, rerank_setwise, rerank_setwise_feed, Candidate,
@@ -43,13 +45,14 @@ pub struct Reranker<B: Backend = CandleBackend> {
     driver: DriverOptions,
 }
 
-type Loader<B> = Box<dyn FnOnce(&Device, Weights) -> Result<B>>;
+type Loader<B> = Box<dyn FnOnce(&Device, Weights, Option<&Path>) -> Result<B>>;
 
 /// Builds a [`Reranker`]; see [`Reranker::builder`].
 pub struct RerankerBuilder<B: Backend = CandleBackend> {
     loader: Option<Loader<B>>,
     device: Device,
     weights: Weights,
+    adapter: Option<PathBuf>,
     method: Method,
     params: MethodParams,
     algorithm: Option<Algorithm>,
@@ -69,6 +72,7 @@ impl Reranker<CandleBackend> {
             loader: None,
             device: Device::Cpu,
             weights: Weights::Quantized,
+            adapter: None,
             method: Method::Rearank,
             params: MethodParams::default(),
             algorithm: None,
@@ -87,14 +91,28 @@ impl RerankerBuilder<CandleBackend> {
     /// repository id found in the local hub cache.
     pub fn model(mut self, spec: impl Into<String>) -> Self {
         let spec = spec.into();
-        self.loader = Some(Box::new(move |device: &Device, weights: Weights| {
-            if device.is_cpu() {
-                // Freed activation buffers are reused, not returned to the kernel.
-                rerank_model::candle::keep_freed_memory();
-            }
-            let source = ModelSource::resolve(&spec)?;
-            Ok(CandleBackend::load_with(&source, device, weights)?)
-        }));
+        self.loader = Some(Box::new(
+            move |device: &Device, weights: Weights, adapter: Option<&Path>| {
+                if device.is_cpu() {
+                    // Freed activation buffers are reused, not returned to the kernel.
+                    rerank_model::candle::keep_freed_memory();
+                }
+                let source = ModelSource::resolve(&spec)?;
+                let mut backend = CandleBackend::load_with(&source, device, weights)?;
+                if let Some(dir) = adapter {
+                    backend.load_adapter(dir)?;
+                }
+                Ok(backend)
+            },
+        ));
+        self
+    }
+
+    /// A PEFT LoRA adapter folder (`adapter_config.json`,
+    /// `adapter_model.safetensors`), as `rerank train` or PEFT writes it, applied to
+    /// the model.
+    pub fn adapter(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.adapter = Some(dir.into());
         self
     }
 
@@ -115,9 +133,20 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
     /// Uses an already built backend (any [`Backend`]: candle, HTTP, your own).
     pub fn backend<C: Backend + 'static>(self, backend: C) -> RerankerBuilder<C> {
         RerankerBuilder {
-            loader: Some(Box::new(move |_: &Device, _: Weights| Ok(backend))),
+            loader: Some(Box::new(
+                move |_: &Device, _: Weights, adapter: Option<&Path>| {
+                    match adapter {
+                    Some(dir) => Err(Error::Config(format!(
+                        "adapter({}) applies to a model loaded with .model(); apply it to your own backend yourself (CandleBackend::load_adapter)",
+                        dir.display()
+                    ))),
+                    None => Ok(backend),
+                }
+                },
+            )),
             device: self.device,
             weights: self.weights,
+            adapter: self.adapter,
             method: self.method,
             params: self.params,
             algorithm: self.algorithm,
@@ -266,7 +295,7 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
                 "no model: call .model(\"smollm2-135m\") (or a GGUF path) or .backend(…)".into(),
             )
         })?;
-        let backend = loader(&self.device, self.weights)?;
+        let backend = loader(&self.device, self.weights, self.adapter.as_deref())?;
         let mut judge = LlmJudge::new(backend, template)?;
         judge.setwise_mode = self.setwise_mode;
         if let Some(s) = self.sampling {

@@ -186,6 +186,20 @@ impl CandleBackend {
         &self.decoder
     }
 
+    /// The decoder, to set or switch its adapter ([`Decoder::set_adapter`]).
+    pub fn decoder_mut(&mut self) -> &mut Decoder {
+        &mut self.decoder
+    }
+
+    /// Applies the PEFT LoRA adapter in `dir` (`adapter_config.json` and
+    /// `adapter_model.safetensors`) to every generation from now on. On quantized
+    /// weights the low-rank update runs beside the quantized products, so the fast
+    /// path stays fast.
+    pub fn load_adapter(&mut self, dir: &Path) -> Result<()> {
+        let adapter = super::Adapter::load_peft(dir, &self.decoder)?;
+        self.decoder.set_adapter(Some(adapter))
+    }
+
     /// The tokenizer.
     pub fn tokenizer(&self) -> &tokenizers::Tokenizer {
         &self.tokenizer

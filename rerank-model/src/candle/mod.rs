@@ -3,16 +3,21 @@
 
 mod backend;
 mod decode_attention;
+pub mod lora;
 mod malloc;
 pub mod model;
 pub mod ops;
 mod parallel;
+pub mod peft;
 mod qmatvec;
+mod token_logprobs;
 
 pub use crate::error::candle_message;
 pub use backend::{CandleBackend, Weights};
+pub use lora::{Adapter, LoraConfig, LoraPair, Target};
 pub use malloc::keep_freed_memory;
 pub use model::{Decoder, SeqCache};
+pub use token_logprobs::Scored;
 
 use candle_core::Device;
 

@@ -16,6 +16,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
 use super::decode_attention::decode_attention;
+use super::lora::{Adapter, Target};
 use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
 use crate::error::{candle_message, Error, Result};
 use crate::gguf::{GgufFile, ModelInfo};
@@ -100,7 +101,7 @@ impl Linear {
 /// sequence gets the same numbers alone as in any batch. The GEMM library sums in the
 /// same order for any number of rows except one, which it sends to a matrix-vector
 /// kernel that sums differently: a single row is therefore computed as two.
-fn row_independent_matmul(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+pub(crate) fn row_independent_matmul(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
     if x.dim(0)? == 1 {
         Tensor::cat(&[x, x], 0)?.matmul(w)?.narrow(0, 0, 1)
     } else {
@@ -214,6 +215,13 @@ pub struct Decoder {
     device: Device,
     /// Fused kernels (default) or differentiable compositions.
     pub ops: OpsMode,
+    /// The dtype activations are computed in (f32, or f64 for gradient checks).
+    dtype: DType,
+    /// llama GGUF files store q/k rows permuted for adjacent-pair rope.
+    qk_permuted: bool,
+    adapter: Option<Adapter>,
+    adapter_enabled: bool,
+    dropout_seed: Option<u64>,
 }
 
 impl Decoder {
@@ -253,6 +261,18 @@ impl Decoder {
             device: device.clone(),
         };
         Self::build(info, style, &mut src, device, dense_weights)
+    }
+
+    /// A decoder of the given shape with random weights drawn from `seed` (rope on
+    /// halves, f32, dense): for tests and benchmarks of code that needs a model but
+    /// not a trained one. `qwen2` gets q/k/v biases, `qwen3` per-head q/k norms.
+    pub fn random(info: &ModelInfo, seed: u64, device: &Device) -> Result<Decoder> {
+        let mut src = RandomSource {
+            info: info.clone(),
+            state: seed,
+            device: device.clone(),
+        };
+        Self::build(info.clone(), RopeStyle::Halves, &mut src, device, true)
     }
 
     /// Loads a Hugging Face model folder: `config.json` and `*.safetensors` (f32, f16
@@ -383,6 +403,139 @@ impl Decoder {
             rope,
             device: device.clone(),
             ops: OpsMode::default(),
+            dtype: DType::F32,
+            qk_permuted: style == RopeStyle::Interleaved,
+            adapter: None,
+            adapter_enabled: true,
+            dropout_seed: None,
+        })
+    }
+
+    /// The dtype activations are computed in.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The device the weights are on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// True when every weight is held dense (dequantized or loaded dense): the
+    /// condition for gradients to flow through the frozen base, as quantized
+    /// products have no backward pass.
+    pub fn is_dense(&self) -> bool {
+        let dense = |l: &Linear| matches!(l.q, QMatMul::Tensor(_));
+        dense(&self.output)
+            && self.blocks.iter().all(|b| {
+                [
+                    &b.attn.q, &b.attn.k, &b.attn.v, &b.attn.o, &b.gate, &b.up, &b.down,
+                ]
+                .into_iter()
+                .all(dense)
+            })
+    }
+
+    /// True when the query and key rows are in llama.cpp's permuted order (llama GGUF
+    /// files): adapters for `q_proj` and `k_proj` in Hugging Face's order are
+    /// permuted the same way on load and back on save.
+    pub fn qk_permuted(&self) -> bool {
+        self.qk_permuted
+    }
+
+    /// Applies `adapter` to every forward pass from now on (`None` removes it).
+    pub fn set_adapter(&mut self, adapter: Option<Adapter>) -> Result<()> {
+        if let Some(a) = &adapter {
+            if a.layers() != self.blocks.len() {
+                return Err(Error::Unsupported(format!(
+                    "the adapter covers {} blocks, the model has {}",
+                    a.layers(),
+                    self.blocks.len()
+                )));
+            }
+        }
+        self.adapter = adapter;
+        Ok(())
+    }
+
+    /// The adapter, if one is set.
+    pub fn adapter(&self) -> Option<&Adapter> {
+        self.adapter.as_ref()
+    }
+
+    /// Switches the adapter off (`false`: the base model, GRPO's reference policy)
+    /// or back on, without removing it.
+    pub fn set_adapter_enabled(&mut self, enabled: bool) {
+        self.adapter_enabled = enabled;
+    }
+
+    /// Seeds the adapter's dropout for the next forward passes (`None`: no dropout,
+    /// as at inference). Only [`OpsMode::Differentiable`] passes apply it.
+    pub fn set_dropout_seed(&mut self, seed: Option<u64>) {
+        self.dropout_seed = seed;
+    }
+
+    /// A copy computing in `dtype` (f64 for finite-difference checks): every weight
+    /// dequantized and converted; the adapter, if any, converted too (new
+    /// variables).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Decoder> {
+        let c = |t: &Tensor| t.to_dtype(dtype).map_err(ce);
+        let opt = |t: &Option<Tensor>| t.as_ref().map(c).transpose();
+        let lin = |l: &Linear| -> Result<Linear> {
+            let w = match (&l.q, &l.w) {
+                (QMatMul::Tensor(w), _) => w.clone(),
+                (_, Some(q)) => q.dequantize(&self.device).map_err(ce)?,
+                (_, None) => {
+                    return Err(Error::Unsupported(
+                        "a weight has neither a dense nor a quantized form".into(),
+                    ))
+                }
+            };
+            Ok(Linear {
+                q: QMatMul::Tensor(c(&w)?),
+                w: None,
+            })
+        };
+        let mut blocks = Vec::with_capacity(self.blocks.len());
+        for b in &self.blocks {
+            let a = &b.attn;
+            blocks.push(Block {
+                attn_norm: c(&b.attn_norm)?,
+                attn: Attention {
+                    q: lin(&a.q)?,
+                    k: lin(&a.k)?,
+                    v: lin(&a.v)?,
+                    o: lin(&a.o)?,
+                    q_bias: opt(&a.q_bias)?,
+                    k_bias: opt(&a.k_bias)?,
+                    v_bias: opt(&a.v_bias)?,
+                    q_norm: opt(&a.q_norm)?,
+                    k_norm: opt(&a.k_norm)?,
+                },
+                ffn_norm: c(&b.ffn_norm)?,
+                gate: lin(&b.gate)?,
+                up: lin(&b.up)?,
+                down: lin(&b.down)?,
+            });
+        }
+        Ok(Decoder {
+            info: self.info.clone(),
+            embed: c(&self.embed)?,
+            blocks,
+            norm: c(&self.norm)?,
+            output: lin(&self.output)?,
+            rope: self.rope.to_dtype(dtype).map_err(ce)?,
+            device: self.device.clone(),
+            ops: self.ops,
+            dtype,
+            qk_permuted: self.qk_permuted,
+            adapter: self
+                .adapter
+                .as_ref()
+                .map(|a| a.to_dtype(dtype))
+                .transpose()?,
+            adapter_enabled: self.adapter_enabled,
+            dropout_seed: self.dropout_seed,
         })
     }
 
@@ -436,6 +589,67 @@ impl Decoder {
         dense: &[bool],
     ) -> candle_core::Result<Vec<Tensor>> {
         let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
+        let x = self.hidden_states(tokens, caches, dense)?;
+        let mut out = Vec::with_capacity(lens.len());
+        let mut off = 0;
+        if all_logits {
+            let logits = self.output.quantized_product(&x)?;
+            for &n in &lens {
+                out.push(logits.narrow(0, off, n)?);
+                off += n;
+            }
+        } else {
+            let last: Vec<u32> = lens
+                .iter()
+                .map(|&n| {
+                    off += n;
+                    (off - 1) as u32
+                })
+                .collect();
+            let idx = Tensor::from_vec(last, lens.len(), &self.device)?;
+            let logits = self.output.quantized_product(&x.index_select(&idx, 0)?)?;
+            for i in 0..lens.len() {
+                out.push(logits.get(i)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The vocabulary logits of hidden-state rows (after the final norm).
+    pub(crate) fn lm_head(&self, rows: &Tensor) -> candle_core::Result<Tensor> {
+        self.output.quantized_product(rows)
+    }
+
+    /// A projection, plus the adapter's update when one is set and enabled.
+    #[allow(clippy::too_many_arguments)]
+    fn project(
+        &self,
+        layer: usize,
+        target: Target,
+        linear: &Linear,
+        x: &Tensor,
+        lens: &[usize],
+        dense: &[bool],
+    ) -> candle_core::Result<Tensor> {
+        let y = linear.forward(x, lens, dense)?;
+        let adapter = self.adapter.as_ref().filter(|_| self.adapter_enabled);
+        let track = self.ops == OpsMode::Differentiable;
+        let dropout = self.dropout_seed.filter(|_| track);
+        match adapter.and_then(|a| a.delta(layer, target, x, track, dropout)) {
+            Some(delta) => y + delta?,
+            None => Ok(y),
+        }
+    }
+
+    /// The final-norm hidden states of every new token, packed `(total, hidden)`;
+    /// caches updated.
+    pub(crate) fn hidden_states(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [SeqCache],
+        dense: &[bool],
+    ) -> candle_core::Result<Tensor> {
+        let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
         let flat: Vec<u32> = tokens.iter().flat_map(|t| t.iter().copied()).collect();
         let total = flat.len();
         let ids = Tensor::from_vec(flat, total, &self.device)?;
@@ -445,9 +659,9 @@ impl Decoder {
         for (li, b) in self.blocks.iter().enumerate() {
             let xn = rms_norm(&x, &b.attn_norm, eps, self.ops)?;
             let a = &b.attn;
-            let mut q = a.q.forward(&xn, &lens, dense)?;
-            let mut k = a.k.forward(&xn, &lens, dense)?;
-            let mut v = a.v.forward(&xn, &lens, dense)?;
+            let mut q = self.project(li, Target::Q, &a.q, &xn, &lens, dense)?;
+            let mut k = self.project(li, Target::K, &a.k, &xn, &lens, dense)?;
+            let mut v = self.project(li, Target::V, &a.v, &xn, &lens, dense)?;
             if let Some(bias) = &a.q_bias {
                 q = q.broadcast_add(bias)?;
             }
@@ -481,6 +695,13 @@ impl Decoder {
                 let qs = self.rope.apply(&qs, past, self.ops)?;
                 let ks = self.rope.apply(&ks, past, self.ops)?;
                 let (kc, vc) = cache.append(li, &ks, &vs)?;
+                // The cache is written in place, which gradients cannot pass: a
+                // differentiable pass over a fresh sequence attends to its own keys.
+                let (kc, vc) = if self.ops == OpsMode::Differentiable && past == 0 {
+                    (ks, vs)
+                } else {
+                    (kc, vc)
+                };
                 let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
                 outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
                 off += n;
@@ -490,39 +711,17 @@ impl Decoder {
             } else {
                 Tensor::cat(&outs, 0)?
             };
-            x = (x + a.o.forward(&attn, &lens, dense)?)?;
+            x = (x + self.project(li, Target::O, &a.o, &attn, &lens, dense)?)?;
             let xn = rms_norm(&x, &b.ffn_norm, eps, self.ops)?;
-            let ff =
-                (b.gate.forward(&xn, &lens, dense)?.silu()? * b.up.forward(&xn, &lens, dense)?)?;
-            x = (x + b.down.forward(&ff, &lens, dense)?)?;
+            let gate = self.project(li, Target::Gate, &b.gate, &xn, &lens, dense)?;
+            let up = self.project(li, Target::Up, &b.up, &xn, &lens, dense)?;
+            let ff = (gate.silu()? * up)?;
+            x = (x + self.project(li, Target::Down, &b.down, &ff, &lens, dense)?)?;
         }
         for (cache, &n) in caches.iter_mut().zip(&lens) {
             cache.len += n;
         }
-        let x = rms_norm(&x, &self.norm, eps, self.ops)?;
-        let mut out = Vec::with_capacity(lens.len());
-        let mut off = 0;
-        if all_logits {
-            let logits = self.output.quantized_product(&x)?;
-            for &n in &lens {
-                out.push(logits.narrow(0, off, n)?);
-                off += n;
-            }
-        } else {
-            let last: Vec<u32> = lens
-                .iter()
-                .map(|&n| {
-                    off += n;
-                    (off - 1) as u32
-                })
-                .collect();
-            let idx = Tensor::from_vec(last, lens.len(), &self.device)?;
-            let logits = self.output.quantized_product(&x.index_select(&idx, 0)?)?;
-            for i in 0..lens.len() {
-                out.push(logits.get(i)?);
-            }
-        }
-        Ok(out)
+        rms_norm(&x, &self.norm, eps, self.ops)
     }
 }
 
@@ -558,6 +757,71 @@ impl WeightSource for GgufSource<'_> {
     }
     fn has(&self, name: &str) -> bool {
         self.content.tensor_infos.contains_key(name)
+    }
+}
+
+/// Random weights by GGUF name, shaped from [`ModelInfo`] ([`Decoder::random`]).
+struct RandomSource {
+    info: ModelInfo,
+    state: u64,
+    device: Device,
+}
+
+impl RandomSource {
+    fn shape(&self, name: &str) -> Option<Vec<usize>> {
+        let i = &self.info;
+        let (q, kv) = (i.heads * i.head_dim, i.kv_heads * i.head_dim);
+        let rest = match name.strip_prefix("blk.") {
+            Some(r) => r.split_once('.')?.1,
+            None => name,
+        };
+        Some(match rest {
+            "token_embd.weight" | "output.weight" => vec![i.vocab, i.hidden],
+            "output_norm.weight" | "attn_norm.weight" | "ffn_norm.weight" => vec![i.hidden],
+            "attn_q.weight" => vec![q, i.hidden],
+            "attn_k.weight" | "attn_v.weight" => vec![kv, i.hidden],
+            "attn_output.weight" => vec![i.hidden, q],
+            "attn_q.bias" if i.architecture == "qwen2" => vec![q],
+            "attn_k.bias" | "attn_v.bias" if i.architecture == "qwen2" => vec![kv],
+            "attn_q_norm.weight" | "attn_k_norm.weight" if i.architecture == "qwen3" => {
+                vec![i.head_dim]
+            }
+            "ffn_gate.weight" | "ffn_up.weight" => vec![i.feed_forward, i.hidden],
+            "ffn_down.weight" => vec![i.hidden, i.feed_forward],
+            _ => return None,
+        })
+    }
+}
+
+impl WeightSource for RandomSource {
+    fn get(&mut self, name: &str) -> Result<Weight> {
+        let shape = self
+            .shape(name)
+            .ok_or_else(|| Error::Unsupported(format!("no random weight named {name}")))?;
+        let n: usize = shape.iter().product();
+        let norm = name.ends_with("norm.weight");
+        let fan_in = *shape.last().unwrap_or(&1) as f32;
+        let scale = if norm || name.ends_with(".bias") {
+            0.1
+        } else {
+            1.0 / fan_in.sqrt()
+        };
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                self.state = self
+                    .state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = (self.state >> 33) as f32 / (1u64 << 31) as f32 - 0.5;
+                2.0 * scale * u + if norm { 1.0 } else { 0.0 }
+            })
+            .collect();
+        Tensor::from_vec(v, shape, &self.device)
+            .map(Weight::Dense)
+            .map_err(ce)
+    }
+    fn has(&self, name: &str) -> bool {
+        self.shape(name).is_some()
     }
 }
 
@@ -709,7 +973,7 @@ fn attend(
                     (0..keys).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
                 })
                 .collect();
-            let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?;
+            let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?.to_dtype(q.dtype())?;
             scores
                 .reshape((kvh, rep, m, keys))?
                 .broadcast_add(&mask)?

@@ -81,6 +81,15 @@ impl Rope {
         })
     }
 
+    /// The tables in `dtype`.
+    pub fn to_dtype(&self, dtype: DType) -> Result<Self> {
+        Ok(Rope {
+            cos: self.cos.to_dtype(dtype)?,
+            sin: self.sin.to_dtype(dtype)?,
+            style: self.style,
+        })
+    }
+
     /// Rotates `x` of shape `(batch, heads, seq, head_dim)` whose tokens sit at
     /// positions `start..start + seq`.
     pub fn apply(&self, x: &Tensor, start: usize, mode: OpsMode) -> Result<Tensor> {
