@@ -43,6 +43,12 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// From `rerank-model` (loading or running the model, adapters).
+    #[error(transparent)]
+    Model(#[from] rerank_model::Error),
+    /// A tensor operation of training failed.
+    #[error("training: {0}")]
+    Tensor(String),
     /// From `rerank-core` (topics and corpus files).
     #[error(transparent)]
     Core(#[from] rerank_core::Error),
@@ -52,6 +58,12 @@ pub enum Error {
     /// From `rerank-prompt` (templates).
     #[error(transparent)]
     Prompt(#[from] rerank_prompt::Error),
+}
+
+impl From<candle_core::Error> for Error {
+    fn from(e: candle_core::Error) -> Self {
+        Error::Tensor(rerank_model::candle::candle_message(&e))
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -33,5 +33,6 @@ mod error;
 pub mod export;
 pub mod grpo;
 pub mod reward;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -949,7 +949,7 @@ fn attend(
     ops: OpsMode,
 ) -> candle_core::Result<Tensor> {
     let n = q.dim(2)?;
-    if n == 1 && ops == OpsMode::Fused && device.is_cpu() {
+    if n == 1 && ops == OpsMode::Fused && device.is_cpu() && q.dtype() == DType::F32 {
         return decode_attention(q, k, v, 1.0 / (hd as f32).sqrt());
     }
     let rep = h / kvh;

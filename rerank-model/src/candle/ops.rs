@@ -15,9 +15,19 @@ pub enum OpsMode {
     Differentiable,
 }
 
+/// The fused kernels cover f32, f16 and bf16; other dtypes (f64, for gradient checks)
+/// take the compositions, which compute the same function.
+fn effective(mode: OpsMode, x: &Tensor) -> OpsMode {
+    if x.dtype() == DType::F64 {
+        OpsMode::Differentiable
+    } else {
+        mode
+    }
+}
+
 /// RMSNorm over the last dimension: `x / sqrt(mean(x²) + eps) * weight`.
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64, mode: OpsMode) -> Result<Tensor> {
-    match mode {
+    match effective(mode, x) {
         OpsMode::Fused => candle_nn::ops::rms_norm(&x.contiguous()?, weight, eps as f32),
         OpsMode::Differentiable => {
             let ms = x.sqr()?.mean_keepdim(D::Minus1)?;
@@ -28,7 +38,7 @@ pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64, mode: OpsMode) -> Result<
 
 /// Softmax over the last dimension, shifted by the maximum for stability.
 pub fn softmax_last(x: &Tensor, mode: OpsMode) -> Result<Tensor> {
-    match mode {
+    match effective(mode, x) {
         OpsMode::Fused => candle_nn::ops::softmax_last_dim(&x.contiguous()?),
         OpsMode::Differentiable => {
             let max = x.max_keepdim(D::Minus1)?;
@@ -96,7 +106,7 @@ impl Rope {
         let (_, _, seq, d) = x.dims4()?;
         let cos = self.cos.narrow(0, start, seq)?;
         let sin = self.sin.narrow(0, start, seq)?;
-        if mode == OpsMode::Fused {
+        if effective(mode, x) == OpsMode::Fused {
             let x = x.contiguous()?;
             let (cos, sin) = (cos.contiguous()?, sin.contiguous()?);
             return match self.style {
