@@ -3,7 +3,7 @@
 //! Subcommands: `retrieve` (BM25 first stage), `rerank` (rerank a run with a language
 //! model, resumably, with a trace), `eval` (trec_eval-compatible evaluation, and `eval
 //! compare` for significance testing between runs), `serve` (the rerank APIs over HTTP),
-//! `rl` (training data and rewards),
+//! `rl` (training data and rewards), `train` (GRPO with LoRA),
 //! `fetch-model` and `demo`.
 
 mod compare_cmd;
@@ -15,6 +15,7 @@ mod rerank_cmd;
 mod retrieve_cmd;
 mod rl_cmd;
 mod serve_cmd;
+mod train_cmd;
 mod values;
 
 use clap::{Parser, Subcommand};
@@ -59,6 +60,8 @@ enum Command {
     /// Training data and rewards for GRPO (REARANK, Rank-R1), and export to verl and TRL
     #[command(subcommand)]
     Rl(rl_cmd::RlCommand),
+    /// Train a LoRA adapter with GRPO (REARANK's or Rank-R1's recipe), resumably
+    Train(train_cmd::TrainArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::FetchModel(args) => fetch_cmd::run(args),
         Command::Rl(cmd) => rl_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(*args),
+        Command::Train(args) => train_cmd::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

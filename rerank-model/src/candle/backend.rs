@@ -229,6 +229,20 @@ impl CandleBackend {
         }
     }
 
+    /// The end-of-generation token ids, the model's declared end-of-sequence token
+    /// first. A completion that ended with one ([`FinishReason::EndOfText`]) does not
+    /// include it in its `token_ids`; a trainer appends it so the model learns to stop.
+    pub fn end_of_generation_ids(&self) -> &[u32] {
+        &self.eog
+    }
+
+    /// The token ids the model is given for `prompt` (rendered with the chat
+    /// template, as [`Backend::generate`] renders it): what a trainer scores a
+    /// sampled completion after.
+    pub fn prompt_token_ids(&self, prompt: &Prompt) -> Result<Vec<u32>> {
+        self.prompt_ids(prompt, 0)
+    }
+
     fn prompt_ids(&self, prompt: &Prompt, max_new: usize) -> Result<Vec<u32>> {
         let ids = self.encode(&self.render(prompt)?)?;
         let ctx = self.decoder.info().context_length;

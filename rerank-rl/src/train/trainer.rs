@@ -1,0 +1,450 @@
+//! The training loop: rollouts with the current policy, rewards, the GRPO update,
+//! metrics, evaluation and checkpoints, resumable after any interruption.
+//!
+//! Two decoders share one [`Adapter`]: the model's weights as stored (quantized,
+//! the fast path) sample the completions, and the same weights dequantized to f32
+//! (with a backward pass) are trained; the adapter's factors are shared, so every
+//! update is seen by the next rollouts. The data order, the adapter's initialisation
+//! and every sample's seed are functions of `run.seed` and the step, so a run resumed
+//! from its checkpoint takes the same steps as one that never stopped.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::Device;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rerank_model::candle::{Adapter, CandleBackend, Weights};
+use rerank_model::{Backend, FinishReason, GenerationRequest, ModelSource, Prompt, SamplingParams};
+use serde::Serialize;
+
+use super::checkpoint;
+use super::config::TrainConfig;
+use super::optim::{AdamW, Schedule};
+use super::update::{Completion, UpdateConfig, UpdateStats, Updater};
+use crate::data::{io as data_io, Example};
+use crate::error::{Error, Result};
+use crate::reward::{RankR1Reward, RearankReward, Reward, Scored};
+
+/// The metrics of one step (a line of `metrics.jsonl`).
+#[derive(Clone, Debug, Serialize)]
+pub struct StepRecord {
+    /// The step (from 1).
+    pub step: u64,
+    /// The update.
+    #[serde(flatten)]
+    pub update: UpdateStats,
+    /// Mean completion length in tokens.
+    pub completion_tokens: f64,
+    /// Share of completions whose answer is in the method's format.
+    pub parsed: f64,
+    /// Seconds sampling.
+    pub rollout_seconds: f64,
+    /// Sampled tokens per second.
+    pub rollout_tokens_per_s: f64,
+}
+
+/// A validation pass (a line of `eval.jsonl`).
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalRecord {
+    /// Steps done when it ran.
+    pub step: u64,
+    /// Examples reranked.
+    pub examples: usize,
+    /// Mean reward (greedy answers).
+    pub reward: f64,
+    /// Share of answers in the method's format.
+    pub parsed: f64,
+    /// Mean nDCG@10 of the answers' orders (REARANK; for unreadable answers, the
+    /// order shown), and of the order shown.
+    pub ndcg: Option<f64>,
+    /// Mean nDCG@10 of the order shown (the first stage's sample).
+    pub ndcg_initial: Option<f64>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// A training run in its output folder; see the module documentation.
+pub struct Trainer {
+    config: TrainConfig,
+    out: PathBuf,
+    rollout: CandleBackend,
+    updater: Updater,
+    adapter: Adapter,
+    train: Vec<Example>,
+    validation: Vec<Example>,
+    rearank: RearankReward,
+    rank_r1: RankR1Reward,
+    step: u64,
+}
+
+const CONFIG_FILE: &str = "train-config.json";
+/// Per-step metrics in the output folder.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// Validation passes in the output folder.
+pub const EVAL_FILE: &str = "eval.jsonl";
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |cause| Error::Io {
+        path: path.to_path_buf(),
+        cause,
+    }
+}
+
+impl Trainer {
+    /// Opens the run in `out`: a new one, or the one there, resumed from its last
+    /// checkpoint (its configuration must be the same).
+    pub fn open(config: TrainConfig, out: &Path) -> Result<Trainer> {
+        let train = data_io::read_examples(&config.train)?;
+        if train.is_empty() {
+            return Err(Error::Inputs(format!(
+                "{}: no training examples",
+                config.train.display()
+            )));
+        }
+        let validation = match &config.validation {
+            Some(p) => data_io::read_examples(p)?,
+            None => Vec::new(),
+        };
+        for (file, examples) in [
+            (Some(&config.train), &train),
+            (config.validation.as_ref(), &validation),
+        ] {
+            if let Some(e) = examples.iter().find(|e| e.method() != train[0].method()) {
+                return Err(Error::Inputs(format!(
+                    "{}: example {} is a {} example, the training set's first is {}: one run trains one method",
+                    file.map_or("".into(), |f| f.display().to_string()),
+                    e.id,
+                    e.method(),
+                    train[0].method()
+                )));
+            }
+        }
+        std::fs::create_dir_all(out).map_err(io(out))?;
+        let recorded = out.join(CONFIG_FILE);
+        let this = serde_json::to_string_pretty(&config).expect("serialises") + "\n";
+        if recorded.is_file() {
+            let then = std::fs::read_to_string(&recorded).map_err(io(&recorded))?;
+            if then != this {
+                return Err(Error::Config(format!(
+                    "{} holds a run with another configuration ({}); choose another output folder or remove it",
+                    out.display(),
+                    recorded.display()
+                )));
+            }
+        } else {
+            std::fs::write(&recorded, &this).map_err(io(&recorded))?;
+        }
+
+        let source = ModelSource::resolve(&config.model)?;
+        let device = Device::Cpu;
+        let mut rollout = CandleBackend::load_with(&source, &device, Weights::Quantized)?;
+        let mut dense = match &source {
+            ModelSource::Gguf(p) => {
+                let f = rerank_model::GgufFile::open(p)?;
+                rerank_model::candle::Decoder::from_gguf_dense(&f, &device)?
+            }
+            ModelSource::Safetensors(d) => {
+                rerank_model::candle::Decoder::from_safetensors(d, &device)?
+            }
+        };
+        let found = checkpoint::find(out);
+        let (adapter, step, moments) = match &found {
+            Some(dir) => {
+                let c = checkpoint::load(dir, &dense)?;
+                (c.adapter, c.step, Some(c.optimizer))
+            }
+            None => (
+                Adapter::new(config.lora.clone(), &dense, config.run.seed)?,
+                0,
+                None,
+            ),
+        };
+        dense.set_adapter(Some(adapter.clone()))?;
+        rollout.decoder_mut().set_adapter(Some(adapter.clone()))?;
+        let mut optimizer = AdamW::new(adapter.vars(), config.optim.adamw())?;
+        if let Some(m) = &moments {
+            optimizer.restore(step, m)?;
+        }
+        let schedule = Schedule {
+            lr: config.optim.lr,
+            warmup_steps: config.optim.warmup_steps,
+            total_steps: config.run.steps,
+            decay: config.optim.decay,
+        };
+        let update = UpdateConfig {
+            loss: config.policy_loss().map_err(Error::Config)?,
+            advantage: config.advantage().map_err(Error::Config)?,
+            micro_batch: config.run.micro_batch,
+            max_grad_norm: config.optim.max_grad_norm,
+        };
+        let updater = Updater::new(dense, optimizer, schedule, update)?;
+        // Metrics written after the checkpoint belong to steps that will be redone
+        // (all of them when there is no checkpoint).
+        for file in [METRICS_FILE, EVAL_FILE] {
+            let path = out.join(file);
+            match &found {
+                Some(_) => truncate_after(&path, step)?,
+                None if path.exists() => std::fs::remove_file(&path).map_err(io(&path))?,
+                None => {}
+            }
+        }
+        Ok(Trainer {
+            config,
+            out: out.to_path_buf(),
+            rollout,
+            updater,
+            adapter,
+            train,
+            validation,
+            rearank: RearankReward::default(),
+            rank_r1: RankR1Reward::default(),
+            step,
+        })
+    }
+
+    /// Steps done.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// True when every step of the run is done.
+    pub fn finished(&self) -> bool {
+        self.step >= self.config.run.steps
+    }
+
+    /// The training examples of step `step` (from 0): consecutive slices of one
+    /// seeded permutation of the training set per epoch.
+    fn examples_of(&self, step: u64) -> Vec<usize> {
+        let n = self.train.len();
+        let per = self.config.run.prompts_per_step;
+        let mut out = Vec::with_capacity(per);
+        let mut perm: Option<(u64, Vec<usize>)> = None;
+        for k in 0..per {
+            let flat = step as usize * per + k;
+            let epoch = (flat / n) as u64;
+            if perm.as_ref().is_none_or(|(e, _)| *e != epoch) {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
+                    self.config.run.seed,
+                    epoch,
+                    0,
+                )));
+                perm = Some((epoch, order));
+            }
+            out.push(perm.as_ref().expect("set above").1[flat % n]);
+        }
+        out
+    }
+
+    fn score(&self, e: &Example, text: &str) -> Scored {
+        match (e.listwise_truth(), e.setwise_truth()) {
+            (Some(t), _) => self.rearank.score(text, &t),
+            (_, Some(t)) => self.rank_r1.score(text, &t),
+            _ => unreachable!("an example has one kind of truth"),
+        }
+    }
+
+    /// True when the answer is in the method's format.
+    fn parsed(&self, s: &Scored) -> bool {
+        s.part("answer_format")
+            .or_else(|| s.part("lenient"))
+            .unwrap_or(0.0)
+            > 0.0
+            || s.part("exact").is_some_and(|v| v > 0.0)
+    }
+
+    /// One step: sample, score, update; appends to `metrics.jsonl`.
+    pub fn train_step(&mut self) -> Result<StepRecord> {
+        let step = self.step;
+        let picked = self.examples_of(step);
+        let group = self.config.rollout.group;
+        let started = Instant::now();
+        let mut completions = Vec::new();
+        let (mut parsed, mut tokens) = (0usize, 0usize);
+        for (g, &ei) in picked.iter().enumerate() {
+            let e = &self.train[ei];
+            let prompt = Prompt::Chat(e.prompt.clone());
+            let ids = self.rollout.prompt_token_ids(&prompt)?;
+            let requests: Vec<GenerationRequest> = (0..group)
+                .map(|j| GenerationRequest {
+                    prompt: prompt.clone(),
+                    params: SamplingParams {
+                        max_new_tokens: self.config.rollout.max_new_tokens,
+                        temperature: self.config.rollout.temperature,
+                        top_p: self.config.rollout.top_p,
+                        seed: mix(self.config.run.seed, step + 1, (g * group + j) as u64 + 1),
+                        ..Default::default()
+                    },
+                })
+                .collect();
+            let eos = self.rollout.end_of_generation_ids().first().copied();
+            for r in self.rollout.generate(&requests) {
+                let gen = r?;
+                let s = self.score(e, &gen.text);
+                parsed += self.parsed(&s) as usize;
+                tokens += gen.token_ids.len();
+                let mut sampled = gen.token_ids;
+                // The end-of-turn token was sampled too: train on it, so the model
+                // learns where to stop.
+                if let (FinishReason::EndOfText, Some(eos)) = (&gen.finish, eos) {
+                    sampled.push(eos);
+                }
+                if sampled.is_empty() {
+                    continue;
+                }
+                completions.push(Completion {
+                    prompt: ids.clone(),
+                    tokens: sampled,
+                    reward: s.total,
+                    group: g,
+                });
+            }
+        }
+        let rollout_seconds = started.elapsed().as_secs_f64();
+        let n = (picked.len() * group) as f64;
+        let update = self.updater.step(&completions)?;
+        self.step += 1;
+        let record = StepRecord {
+            step: self.step,
+            update,
+            completion_tokens: tokens as f64 / n,
+            parsed: parsed as f64 / n,
+            rollout_seconds,
+            rollout_tokens_per_s: tokens as f64 / rollout_seconds.max(1e-9),
+        };
+        append_line(&self.out.join(METRICS_FILE), &record)?;
+        Ok(record)
+    }
+
+    /// Reranks the validation examples (the first `run.eval_examples`) with greedy
+    /// answers; appends to `eval.jsonl`. `None` without validation examples.
+    pub fn evaluate(&mut self) -> Result<Option<EvalRecord>> {
+        if self.validation.is_empty() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let take = self
+            .validation
+            .len()
+            .min(self.config.run.eval_examples.max(1));
+        let examples: Vec<Example> = self.validation[..take].to_vec();
+        let (mut reward, mut parsed) = (0.0, 0usize);
+        let (mut ndcg, mut initial, mut listwise) = (0.0, 0.0, 0usize);
+        for chunk in examples.chunks(8) {
+            let requests: Vec<GenerationRequest> = chunk
+                .iter()
+                .map(|e| GenerationRequest {
+                    prompt: Prompt::Chat(e.prompt.clone()),
+                    params: SamplingParams {
+                        max_new_tokens: self.config.rollout.max_new_tokens,
+                        temperature: 0.0,
+                        ..Default::default()
+                    },
+                })
+                .collect();
+            for (e, r) in chunk.iter().zip(self.rollout.generate(&requests)) {
+                let s = self.score(e, &r?.text);
+                reward += s.total;
+                parsed += self.parsed(&s) as usize;
+                if let Some(t) = e.listwise_truth() {
+                    let shown = rerank_eval::measures::ndcg_cut_of_labels(&t.labels, &t.labels, 10);
+                    initial += shown;
+                    // An unreadable answer keeps the order shown (the driver's fallback).
+                    ndcg += if self.parsed(&s) {
+                        s.part("ndcg").unwrap_or(shown)
+                    } else {
+                        shown
+                    };
+                    listwise += 1;
+                }
+            }
+        }
+        let n = take as f64;
+        let record = EvalRecord {
+            step: self.step,
+            examples: take,
+            reward: reward / n,
+            parsed: parsed as f64 / n,
+            ndcg: (listwise > 0).then(|| ndcg / listwise as f64),
+            ndcg_initial: (listwise > 0).then(|| initial / listwise as f64),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        append_line(&self.out.join(EVAL_FILE), &record)?;
+        Ok(Some(record))
+    }
+
+    /// Writes the checkpoint of the steps done.
+    pub fn checkpoint(&self) -> Result<()> {
+        checkpoint::save(
+            &self.out,
+            self.step,
+            &self.adapter,
+            self.updater.decoder(),
+            &self.config.model,
+            self.updater.optimizer().state(),
+        )
+    }
+
+    /// Writes the trained adapter in PEFT's format to `dir`.
+    pub fn save_adapter(&self, dir: &Path) -> Result<()> {
+        Ok(self
+            .adapter
+            .save_peft(dir, &self.config.model, self.updater.decoder())?)
+    }
+
+    /// The trained adapter.
+    pub fn adapter(&self) -> &Adapter {
+        &self.adapter
+    }
+}
+
+/// A seed from a run seed and two counters (splitmix64 steps).
+fn mix(seed: u64, a: u64, b: u64) -> u64 {
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn append_line<T: Serialize>(path: &Path, record: &T) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io(path))?;
+    let line = serde_json::to_string(record).expect("serialises") + "\n";
+    f.write_all(line.as_bytes()).map_err(io(path))?;
+    f.sync_data().map_err(io(path))
+}
+
+/// Keeps the lines of a metrics file whose `step` is at most `step` (and drops a
+/// last line cut short by an interruption).
+fn truncate_after(path: &Path, step: u64) -> Result<()> {
+    if !path.is_file() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s <= step)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if kept != text {
+        std::fs::write(path, kept).map_err(io(path))?;
+    }
+    Ok(())
+}
