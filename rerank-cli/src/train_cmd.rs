@@ -15,6 +15,7 @@ pub struct TrainArgs {
     pub config: PathBuf,
 
     /// Output folder: train-config.json, metrics.jsonl (a line per step), eval.jsonl,
+    /// training.png (reward, KL and validation over the steps),
     /// checkpoint/ (resumed from when the command is run again) and adapter/ (the
     /// trained LoRA adapter in PEFT's format, for `rerank rerank --adapter`, PEFT, vLLM)
     #[arg(short, long)]
@@ -80,12 +81,14 @@ pub fn run(a: TrainArgs) -> Result<()> {
             if let Some(e) = trainer.evaluate()? {
                 bar.println(eval_line(&e));
             }
+            rerank_rl::train::chart::draw(&a.output)?;
         }
         if r.step % checkpoint_every == 0 || last {
             trainer.checkpoint()?;
         }
     }
     bar.finish();
+    rerank_rl::train::chart::draw(&a.output)?;
     let adapter = a.output.join("adapter");
     trainer.save_adapter(&adapter)?;
     eprintln!(

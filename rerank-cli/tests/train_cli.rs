@@ -177,6 +177,14 @@ fn a_killed_run_resumes_to_the_same_adapter() {
     let norm: f32 = b0.sqr().unwrap().sum_all().unwrap().to_scalar().unwrap();
     assert!(norm > 0.0);
 
+    // The chart, drawn with plotters.
+    let png = read(&whole, "training.png");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+
     // Another configuration in the same folder is refused.
     let other = config(dir.path(), "other.toml", "seed = 2\n");
     let out = train(&other, &whole).output().unwrap();

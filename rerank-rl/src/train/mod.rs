@@ -1,9 +1,10 @@
 //! Training with GRPO on the candle decoder: the configuration file ([`config`]), the
 //! optimizer ([`optim`]), the update ([`update`]) that turns sampled completions, their
 //! rewards and part 1's loss into a step of the adapter, checkpoints
-//! ([`checkpoint`]), and the loop ([`trainer`]) with rollouts, metrics and
+//! ([`checkpoint`]), the chart ([`chart`]), and the loop ([`trainer`]) with rollouts, metrics and
 //! evaluation, resumable after any interruption.
 
+pub mod chart;
 pub mod checkpoint;
 pub mod config;
 pub mod optim;
