@@ -41,6 +41,9 @@ fn series(path: &Path, keys: &[&str]) -> Result<Vec<Vec<(f64, f64)>>> {
     Ok(out)
 }
 
+/// A line of a panel: its legend, its points, its colour.
+type Line<'a> = (&'a str, &'a [(f64, f64)], RGBColor);
+
 fn range(points: &[&[(f64, f64)]]) -> (f64, f64) {
     let ys = points.iter().flat_map(|s| s.iter().map(|p| p.1));
     let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
@@ -81,7 +84,7 @@ pub fn draw(out: &Path) -> Result<()> {
     let panels = root.split_evenly((1, 3));
     let draw_panel = |area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
                       title: &str,
-                      lines: &[(&str, &[(f64, f64)], RGBColor)]|
+                      lines: &[Line]|
      -> std::result::Result<(), String> {
         let all: Vec<&[(f64, f64)]> = lines.iter().map(|l| l.1).collect();
         let (lo, hi) = range(&all);
