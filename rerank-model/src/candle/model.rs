@@ -463,6 +463,11 @@ impl Decoder {
         self.adapter.as_ref()
     }
 
+    /// True when the adapter (if any) is applied.
+    pub fn adapter_enabled(&self) -> bool {
+        self.adapter_enabled
+    }
+
     /// Switches the adapter off (`false`: the base model, GRPO's reference policy)
     /// or back on, without removing it.
     pub fn set_adapter_enabled(&mut self, enabled: bool) {
@@ -620,7 +625,8 @@ impl Decoder {
         self.output.quantized_product(rows)
     }
 
-    /// A projection, plus the adapter's update when one is set and enabled.
+    /// A projection, plus the adapter's update when one is set and enabled (with
+    /// `track`, differentiable with respect to the adapter's factors).
     #[allow(clippy::too_many_arguments)]
     fn project(
         &self,
@@ -630,11 +636,13 @@ impl Decoder {
         x: &Tensor,
         lens: &[usize],
         dense: &[bool],
+        track: bool,
     ) -> candle_core::Result<Tensor> {
         let y = linear.forward(x, lens, dense)?;
         let adapter = self.adapter.as_ref().filter(|_| self.adapter_enabled);
-        let track = self.ops == OpsMode::Differentiable;
-        let dropout = self.dropout_seed.filter(|_| track);
+        let dropout = self
+            .dropout_seed
+            .filter(|_| self.ops == OpsMode::Differentiable);
         match adapter.and_then(|a| a.delta(layer, target, x, track, dropout)) {
             Some(delta) => y + delta?,
             None => Ok(y),
@@ -650,78 +658,115 @@ impl Decoder {
         dense: &[bool],
     ) -> candle_core::Result<Tensor> {
         let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
-        let flat: Vec<u32> = tokens.iter().flat_map(|t| t.iter().copied()).collect();
-        let total = flat.len();
-        let ids = Tensor::from_vec(flat, total, &self.device)?;
-        let mut x = self.embed.index_select(&ids, 0)?; // (total, hidden)
-        let (h, kvh, hd) = (self.info.heads, self.info.kv_heads, self.info.head_dim);
-        let eps = self.info.rms_eps;
-        for (li, b) in self.blocks.iter().enumerate() {
-            let xn = rms_norm(&x, &b.attn_norm, eps, self.ops)?;
-            let a = &b.attn;
-            let mut q = self.project(li, Target::Q, &a.q, &xn, &lens, dense)?;
-            let mut k = self.project(li, Target::K, &a.k, &xn, &lens, dense)?;
-            let mut v = self.project(li, Target::V, &a.v, &xn, &lens, dense)?;
-            if let Some(bias) = &a.q_bias {
-                q = q.broadcast_add(bias)?;
-            }
-            if let Some(bias) = &a.k_bias {
-                k = k.broadcast_add(bias)?;
-            }
-            if let Some(bias) = &a.v_bias {
-                v = v.broadcast_add(bias)?;
-            }
-            let mut outs = Vec::with_capacity(tokens.len());
-            let mut off = 0;
-            for (s, &n) in lens.iter().enumerate() {
-                let cache = &mut caches[s];
-                let past = cache.len;
-                // (n, heads*hd) -> (1, heads, n, hd)
-                let shape = |t: &Tensor, heads: usize| -> candle_core::Result<Tensor> {
-                    t.narrow(0, off, n)?
-                        .reshape((1, n, heads, hd))?
-                        .transpose(1, 2)?
-                        .contiguous()
-                };
-                let mut qs = shape(&q, h)?;
-                let mut ks = shape(&k, kvh)?;
-                let vs = shape(&v, kvh)?;
-                if let Some(w) = &a.q_norm {
-                    qs = rms_norm(&qs, w, eps, self.ops)?;
-                }
-                if let Some(w) = &a.k_norm {
-                    ks = rms_norm(&ks, w, eps, self.ops)?;
-                }
-                let qs = self.rope.apply(&qs, past, self.ops)?;
-                let ks = self.rope.apply(&ks, past, self.ops)?;
-                let (kc, vc) = cache.append(li, &ks, &vs)?;
-                // The cache is written in place, which gradients cannot pass: a
-                // differentiable pass over a fresh sequence attends to its own keys.
-                let (kc, vc) = if self.ops == OpsMode::Differentiable && past == 0 {
-                    (ks, vs)
-                } else {
-                    (kc, vc)
-                };
-                let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
-                outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
-                off += n;
-            }
-            let attn = if outs.len() == 1 {
-                outs.pop().expect("one")
-            } else {
-                Tensor::cat(&outs, 0)?
-            };
-            x = (x + self.project(li, Target::O, &a.o, &attn, &lens, dense)?)?;
-            let xn = rms_norm(&x, &b.ffn_norm, eps, self.ops)?;
-            let gate = self.project(li, Target::Gate, &b.gate, &xn, &lens, dense)?;
-            let up = self.project(li, Target::Up, &b.up, &xn, &lens, dense)?;
-            let ff = (gate.silu()? * up)?;
-            x = (x + self.project(li, Target::Down, &b.down, &ff, &lens, dense)?)?;
+        let mut x = self.embed_tokens(tokens)?;
+        let track = self.ops == OpsMode::Differentiable;
+        for li in 0..self.blocks.len() {
+            x = self.block(li, &x, &lens, dense, Some(&mut *caches), track)?;
         }
         for (cache, &n) in caches.iter_mut().zip(&lens) {
             cache.len += n;
         }
-        rms_norm(&x, &self.norm, eps, self.ops)
+        self.final_norm(&x)
+    }
+
+    /// The embeddings of packed token sequences, `(total, hidden)`.
+    pub(crate) fn embed_tokens(&self, tokens: &[&[u32]]) -> candle_core::Result<Tensor> {
+        let flat: Vec<u32> = tokens.iter().flat_map(|t| t.iter().copied()).collect();
+        let total = flat.len();
+        let ids = Tensor::from_vec(flat, total, &self.device)?;
+        self.embed.index_select(&ids, 0)
+    }
+
+    /// The final RMSNorm.
+    pub(crate) fn final_norm(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        rms_norm(x, &self.norm, self.info.rms_eps, self.ops)
+    }
+
+    /// Blocks in the model.
+    pub(crate) fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Block `li` over packed rows `x` of sequences `lens` long: with `caches`, each
+    /// sequence continues its cache (which is appended to; its length is advanced by
+    /// the caller after the last block); without, each is a fresh sequence attending
+    /// to its own rows (training). `track`: differentiable in the adapter.
+    pub(crate) fn block(
+        &self,
+        li: usize,
+        x: &Tensor,
+        lens: &[usize],
+        dense: &[bool],
+        mut caches: Option<&mut [SeqCache]>,
+        track: bool,
+    ) -> candle_core::Result<Tensor> {
+        let b = &self.blocks[li];
+        let (h, kvh, hd) = (self.info.heads, self.info.kv_heads, self.info.head_dim);
+        let eps = self.info.rms_eps;
+        let xn = rms_norm(x, &b.attn_norm, eps, self.ops)?;
+        let a = &b.attn;
+        let mut q = self.project(li, Target::Q, &a.q, &xn, lens, dense, track)?;
+        let mut k = self.project(li, Target::K, &a.k, &xn, lens, dense, track)?;
+        let mut v = self.project(li, Target::V, &a.v, &xn, lens, dense, track)?;
+        if let Some(bias) = &a.q_bias {
+            q = q.broadcast_add(bias)?;
+        }
+        if let Some(bias) = &a.k_bias {
+            k = k.broadcast_add(bias)?;
+        }
+        if let Some(bias) = &a.v_bias {
+            v = v.broadcast_add(bias)?;
+        }
+        let mut outs = Vec::with_capacity(lens.len());
+        let mut off = 0;
+        for (s, &n) in lens.iter().enumerate() {
+            let past = caches.as_ref().map_or(0, |c| c[s].len);
+            // (n, heads*hd) -> (1, heads, n, hd)
+            let shape = |t: &Tensor, heads: usize| -> candle_core::Result<Tensor> {
+                t.narrow(0, off, n)?
+                    .reshape((1, n, heads, hd))?
+                    .transpose(1, 2)?
+                    .contiguous()
+            };
+            let mut qs = shape(&q, h)?;
+            let mut ks = shape(&k, kvh)?;
+            let vs = shape(&v, kvh)?;
+            if let Some(w) = &a.q_norm {
+                qs = rms_norm(&qs, w, eps, self.ops)?;
+            }
+            if let Some(w) = &a.k_norm {
+                ks = rms_norm(&ks, w, eps, self.ops)?;
+            }
+            let qs = self.rope.apply(&qs, past, self.ops)?;
+            let ks = self.rope.apply(&ks, past, self.ops)?;
+            let (kc, vc) = match caches.as_deref_mut() {
+                Some(c) => {
+                    let (kc, vc) = c[s].append(li, &ks, &vs)?;
+                    // The cache is written in place, which gradients cannot pass: a
+                    // differentiable pass over a fresh sequence attends to its own keys.
+                    if self.ops == OpsMode::Differentiable && past == 0 {
+                        (ks, vs)
+                    } else {
+                        (kc, vc)
+                    }
+                }
+                None => (ks, vs),
+            };
+            let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
+            outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
+            off += n;
+        }
+        let attn = if outs.len() == 1 {
+            outs.pop().expect("one")
+        } else {
+            Tensor::cat(&outs, 0)?
+        };
+        let x = (x + self.project(li, Target::O, &a.o, &attn, lens, dense, track)?)?;
+        let xn = rms_norm(&x, &b.ffn_norm, eps, self.ops)?;
+        let gate = self.project(li, Target::Gate, &b.gate, &xn, lens, dense, track)?;
+        let up = self.project(li, Target::Up, &b.up, &xn, lens, dense, track)?;
+        let ff = (gate.silu()? * up)?;
+        x + self.project(li, Target::Down, &b.down, &ff, lens, dense, track)?
     }
 }
 

@@ -1,7 +1,7 @@
 //! The training forward: log-probabilities of given tokens, as a tensor that
 //! gradients flow back from (with [`OpsMode::Differentiable`] and dense weights).
 
-use candle_core::{Tensor, D};
+use candle_core::{DType, Tensor, Var, D};
 
 use super::model::Decoder;
 use super::ops::OpsMode;
@@ -68,6 +68,16 @@ impl Decoder {
         let mut caches: Vec<_> = seqs.iter().map(|_| self.new_cache()).collect();
         let dense = vec![true; seqs.len()];
         let hidden = self.hidden_states(&tokens, &mut caches, &dense)?;
+        self.head_logprobs(&hidden, seqs)
+    }
+
+    /// From final-norm hidden states of the packed sequences to the scored tokens'
+    /// log-probabilities (the vocabulary projection at the scored rows only).
+    fn head_logprobs(
+        &self,
+        hidden: &Tensor,
+        seqs: &[Scored<'_>],
+    ) -> candle_core::Result<Vec<Tensor>> {
         // Rows predicting the scored tokens: positions from-1 .. len-1 of each sequence.
         let mut rows = Vec::new();
         let mut targets = Vec::new();
@@ -99,5 +109,104 @@ impl Decoder {
             start += m;
         }
         Ok(out)
+    }
+
+    /// The training step's forward and backward with gradient checkpointing: the
+    /// scored tokens' log-probabilities (as [`Decoder::token_logprobs`] gives them),
+    /// and the gradient of `Σ_t g_t · logp_t` with respect to every factor of the
+    /// adapter, where `g = weights(logp)` is computed from the log-probabilities (a
+    /// loss's gradient per token).
+    ///
+    /// Only each block's input is kept from the forward pass; the backward pass
+    /// recomputes one block at a time with a graph and back-propagates through it, so
+    /// memory holds one block's activations instead of all of them, for one more
+    /// forward pass of time. The gradients are those of the plain backward pass
+    /// (`tests/lora.rs` compares them).
+    ///
+    /// The result's gradients are in [`super::Adapter::vars`]' order (`None` where a
+    /// factor got none). Needs dense weights, [`OpsMode::Differentiable`] and an
+    /// enabled adapter.
+    pub fn logprob_gradients(
+        &self,
+        seqs: &[Scored<'_>],
+        weights: impl FnOnce(&[Vec<f64>]) -> Result<Vec<Vec<f64>>>,
+    ) -> Result<(Vec<Vec<f64>>, Vec<Option<Tensor>>)> {
+        let Some(adapter) = self.adapter().filter(|_| self.adapter_enabled()) else {
+            return Err(Error::Unsupported(
+                "gradients need an adapter, switched on".into(),
+            ));
+        };
+        if !self.is_dense() || self.ops != OpsMode::Differentiable {
+            return Err(Error::Unsupported(
+                "gradients need dense weights (load with Weights::Dense: quantized products have no backward pass) and OpsMode::Differentiable".into(),
+            ));
+        }
+        let ce =
+            |e: candle_core::Error| Error::Unsupported(format!("candle: {}", candle_message(&e)));
+        let tokens: Vec<&[u32]> = seqs.iter().map(|s| s.ids).collect();
+        let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
+        let dense = vec![true; seqs.len()];
+        // Forward without a graph, keeping each block's input.
+        let mut inputs = vec![self.embed_tokens(&tokens).map_err(ce)?];
+        for li in 0..self.block_count() {
+            let x = inputs.last().expect("the embeddings");
+            let y = self.block(li, x, &lens, &dense, None, false).map_err(ce)?;
+            inputs.push(y);
+        }
+        // The head: log-probabilities, the caller's weights, and the gradient that
+        // reaches the last block's output.
+        let top = Var::from_tensor(inputs.last().expect("blocks")).map_err(ce)?;
+        let hidden = self.final_norm(top.as_tensor()).map_err(ce)?;
+        let lps = self.head_logprobs(&hidden, seqs).map_err(ce)?;
+        let values: Vec<Vec<f64>> = lps
+            .iter()
+            .map(|t| t.to_dtype(DType::F64).and_then(|t| t.to_vec1()))
+            .collect::<candle_core::Result<_>>()
+            .map_err(ce)?;
+        let g = weights(&values)?;
+        if g.len() != values.len() || g.iter().zip(&values).any(|(a, b)| a.len() != b.len()) {
+            return Err(Error::Unsupported(
+                "one weight per scored token is needed".into(),
+            ));
+        }
+        let mut surrogate = Tensor::zeros((), self.dtype(), self.device()).map_err(ce)?;
+        for (lp, w) in lps.iter().zip(&g) {
+            let w = Tensor::from_vec(w.clone(), w.len(), self.device())
+                .and_then(|t| t.to_dtype(self.dtype()))
+                .map_err(ce)?;
+            surrogate =
+                (surrogate + (lp * w).and_then(|t| t.sum_all()).map_err(ce)?).map_err(ce)?;
+        }
+        let store = surrogate.backward().map_err(ce)?;
+        let mut upstream = store.get(top.as_tensor()).cloned();
+        // Back through the blocks, one at a time.
+        let vars = adapter.vars();
+        let index: std::collections::HashMap<_, _> =
+            vars.iter().enumerate().map(|(i, v)| (v.id(), i)).collect();
+        let mut grads: Vec<Option<Tensor>> = vec![None; vars.len()];
+        for li in (0..self.block_count()).rev() {
+            let Some(up) = upstream.take() else { break };
+            let input = Var::from_tensor(&inputs[li]).map_err(ce)?;
+            let y = self
+                .block(li, input.as_tensor(), &lens, &dense, None, true)
+                .map_err(ce)?;
+            let store = (y * up)
+                .and_then(|t| t.sum_all())
+                .and_then(|t| t.backward())
+                .map_err(ce)?;
+            for t in super::Target::ALL {
+                if let Some(p) = adapter.pair(li, t) {
+                    for v in [&p.a, &p.b] {
+                        if let Some(g) = store.get(v.as_tensor()) {
+                            grads[index[&v.id()]] = Some(g.clone());
+                        }
+                    }
+                }
+            }
+            if li > 0 {
+                upstream = store.get(input.as_tensor()).cloned();
+            }
+        }
+        Ok((values, grads))
     }
 }

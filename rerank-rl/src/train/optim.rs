@@ -231,6 +231,26 @@ impl Grads {
         Ok(())
     }
 
+    /// Adds gradients given in this order (`None`: none for that variable).
+    pub fn add(&mut self, other: Vec<Option<Tensor>>) -> Result<()> {
+        if other.len() != self.0.len() {
+            return Err(Error::Inputs(format!(
+                "{} gradients for {} variables",
+                other.len(),
+                self.0.len()
+            )));
+        }
+        for (slot, g) in self.0.iter_mut().zip(other) {
+            if let Some(g) = g {
+                *slot = Some(match slot.take() {
+                    Some(old) => (old + g)?,
+                    None => g,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Multiplies every gradient by `factor`.
     pub fn scale(&mut self, factor: f64) -> Result<()> {
         for g in self.0.iter_mut().flatten() {

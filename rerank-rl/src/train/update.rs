@@ -5,7 +5,8 @@
 //! log-probabilities under the policy (the differentiable forward of
 //! `rerank_model::candle`, adapter on) and, when β > 0, under the reference (the same
 //! weights, adapter off, no graph); part 1's [`policy_loss`] and its per-token gradient;
-//! back-propagation of `Σ ∂loss/∂logp · logp` into the adapter; the gradients summed over
+//! back-propagation of `Σ ∂loss/∂logp · logp` into the adapter, one block at a time
+//! (gradient checkpointing, `Decoder::logprob_gradients`); the gradients summed over
 //! micro-batches, clipped to a global norm, and one AdamW step at the schedule's
 //! learning rate.
 //!
@@ -20,6 +21,7 @@
 use std::time::Instant;
 
 use candle_core::{DType, Tensor};
+
 use rerank_model::candle::{ops::OpsMode, Decoder, Scored};
 use serde::Serialize;
 
@@ -114,8 +116,14 @@ impl Updater {
                 "training needs the model's weights dense (quantized products have no backward pass)".into(),
             ));
         }
-        if decoder.adapter().is_none() {
+        let Some(adapter) = decoder.adapter() else {
             return Err(Error::Config("the decoder has no adapter to train".into()));
+        };
+        let ids = |vars: &[candle_core::Var]| vars.iter().map(|v| v.id()).collect::<Vec<_>>();
+        if ids(&adapter.vars()) != ids(optimizer.vars()) {
+            return Err(Error::Config(
+                "the optimizer must update the decoder's adapter, in Adapter::vars' order".into(),
+            ));
         }
         if config.micro_batch == 0 {
             return Err(Error::Config("micro_batch must be at least 1".into()));
@@ -190,25 +198,6 @@ impl Updater {
             } else {
                 None
             };
-            self.decoder.ops = OpsMode::Differentiable;
-            let lps = self.decoder.token_logprobs(&scored);
-            self.decoder.ops = OpsMode::Fused;
-            let lps = lps?;
-            let first = mb * self.config.micro_batch;
-            let seqs: Vec<SequenceLogProbs> = lps
-                .iter()
-                .enumerate()
-                .map(|(j, t)| {
-                    let logp = to_f64(t)?;
-                    Ok(SequenceLogProbs {
-                        old: logp.clone(),
-                        logp,
-                        reference: reference.as_ref().map(|r| r[j].clone()),
-                        advantage: adv[first + j],
-                    })
-                })
-                .collect::<Result<_>>()?;
-            let out = policy_loss(&seqs, &self.config.loss)?;
             let mb_tokens: usize = chunk.iter().map(|c| c.tokens.len()).sum();
             let share = batch_share(
                 self.config.loss.aggregation,
@@ -217,23 +206,42 @@ impl Updater {
                 mb_tokens,
                 total_tokens,
             );
+            let first = mb * self.config.micro_batch;
+            let cfg = self.config.loss;
+            let mut output = None;
+            // The loss's gradient per token, from the log-probabilities of this pass
+            // (on-policy: the sampling policy's are the same, detached).
+            let weights = |values: &[Vec<f64>]| -> rerank_model::Result<Vec<Vec<f64>>> {
+                let seqs: Vec<SequenceLogProbs> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(j, logp)| SequenceLogProbs {
+                        old: logp.clone(),
+                        logp: logp.clone(),
+                        reference: reference.as_ref().map(|r| r[j].clone()),
+                        advantage: adv[first + j],
+                    })
+                    .collect();
+                let out = policy_loss(&seqs, &cfg)
+                    .map_err(|e| rerank_model::Error::Unsupported(e.to_string()))?;
+                let g = out
+                    .grad
+                    .iter()
+                    .map(|g| g.iter().map(|x| x * share).collect())
+                    .collect();
+                output = Some(out);
+                Ok(g)
+            };
+            // Gradient checkpointing: one block's activations in memory at a time.
+            self.decoder.ops = OpsMode::Differentiable;
+            let result = self.decoder.logprob_gradients(&scored, weights);
+            self.decoder.ops = OpsMode::Fused;
+            let (_, mb_grads) = result?;
+            let out = output.expect("the weights were computed");
             loss += out.loss * share;
             kl_tokens += out.kl_mean * mb_tokens as f64;
             clipped_tokens += out.clip_region * mb_tokens as f64;
-            let mut surrogate: Option<Tensor> = None;
-            for (lp, g) in lps.iter().zip(&out.grad) {
-                let g: Vec<f64> = g.iter().map(|x| x * share).collect();
-                let g = Tensor::from_vec(g, lp.dim(0)?, lp.device())?.to_dtype(lp.dtype())?;
-                let term = (lp * g)?.sum_all()?;
-                surrogate = Some(match surrogate {
-                    Some(s) => (s + term)?,
-                    None => term,
-                });
-            }
-            let store = surrogate
-                .expect("a micro-batch has completions")
-                .backward()?;
-            grads.accumulate(&store, &vars)?;
+            grads.add(mb_grads)?;
         }
         let grad_norm = grads.clip(self.config.max_grad_norm)?;
         let lr = self.schedule.at(self.optimizer.steps());
