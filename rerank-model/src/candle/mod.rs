@@ -17,7 +17,7 @@ pub use backend::{CandleBackend, Weights};
 pub use lora::{Adapter, LoraConfig, LoraPair, Target};
 pub use malloc::keep_freed_memory;
 pub use model::{Decoder, SeqCache};
-pub use token_logprobs::Scored;
+pub use token_logprobs::{LogprobGradients, Scored};
 
 use candle_core::Device;
 

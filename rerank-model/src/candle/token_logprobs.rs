@@ -16,6 +16,16 @@ pub struct Scored<'a> {
     pub from: usize,
 }
 
+/// What [`Decoder::logprob_gradients`] computes.
+#[derive(Clone, Debug)]
+pub struct LogprobGradients {
+    /// Per sequence, the scored tokens' log-probabilities.
+    pub logprobs: Vec<Vec<f64>>,
+    /// Per factor of the adapter, in [`super::Adapter::vars`]' order, its gradient
+    /// (`None` where it got none).
+    pub grads: Vec<Option<Tensor>>,
+}
+
 impl Decoder {
     /// For each sequence, `log p(ids[t] | ids[..t])` for `t` in `from..ids.len()`, a
     /// tensor of that many values. The sequences run packed in one pass, each from an
@@ -123,14 +133,13 @@ impl Decoder {
     /// forward pass of time. The gradients are those of the plain backward pass
     /// (`tests/lora.rs` compares them).
     ///
-    /// The result's gradients are in [`super::Adapter::vars`]' order (`None` where a
-    /// factor got none). Needs dense weights, [`OpsMode::Differentiable`] and an
+    /// Needs dense weights, [`OpsMode::Differentiable`] and an
     /// enabled adapter.
     pub fn logprob_gradients(
         &self,
         seqs: &[Scored<'_>],
         weights: impl FnOnce(&[Vec<f64>]) -> Result<Vec<Vec<f64>>>,
-    ) -> Result<(Vec<Vec<f64>>, Vec<Option<Tensor>>)> {
+    ) -> Result<LogprobGradients> {
         let Some(adapter) = self.adapter().filter(|_| self.adapter_enabled()) else {
             return Err(Error::Unsupported(
                 "gradients need an adapter, switched on".into(),
@@ -207,6 +216,9 @@ impl Decoder {
                 upstream = store.get(input.as_tensor()).cloned();
             }
         }
-        Ok((values, grads))
+        Ok(LogprobGradients {
+            logprobs: values,
+            grads,
+        })
     }
 }

@@ -236,7 +236,7 @@ impl Updater {
             self.decoder.ops = OpsMode::Differentiable;
             let result = self.decoder.logprob_gradients(&scored, weights);
             self.decoder.ops = OpsMode::Fused;
-            let (_, mb_grads) = result?;
+            let mb_grads = result?.grads;
             let out = output.expect("the weights were computed");
             loss += out.loss * share;
             kl_tokens += out.kl_mean * mb_tokens as f64;
