@@ -49,6 +49,10 @@ impl Backend for AnyBackend {
         dispatch!(self, b => b.generate(requests))
     }
 
+    fn generate_n(&mut self, request: &GenerationRequest, n: usize) -> Vec<Result<Generation>> {
+        dispatch!(self, b => b.generate_n(request, n))
+    }
+
     fn count_tokens(&self, text: &str) -> Result<usize> {
         dispatch!(self, b => b.count_tokens(text))
     }

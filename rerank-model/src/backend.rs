@@ -131,6 +131,26 @@ pub trait Backend {
     /// `requests[i]`.
     fn generate(&mut self, requests: &[GenerationRequest]) -> Vec<Result<Generation, Self::Error>>;
 
+    /// `n` samples of one request (a GRPO group): `result[j]` is sample `j`. The
+    /// default asks [`Backend::generate`] for `n` copies, sample `j` with seed
+    /// `seed + j` (the candle backend then computes their shared prompt once); a
+    /// backend that samples several completions of one prompt in one call (an
+    /// OpenAI-compatible server's `n`) overrides it.
+    fn generate_n(
+        &mut self,
+        request: &GenerationRequest,
+        n: usize,
+    ) -> Vec<Result<Generation, Self::Error>> {
+        let copies: Vec<GenerationRequest> = (0..n)
+            .map(|j| {
+                let mut r = request.clone();
+                r.params.seed = request.params.seed.wrapping_add(j as u64);
+                r
+            })
+            .collect();
+        self.generate(&copies)
+    }
+
     /// Number of tokens of `text` (no special tokens added).
     fn count_tokens(&self, text: &str) -> Result<usize, Self::Error>;
 

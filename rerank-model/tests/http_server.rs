@@ -452,3 +452,49 @@ fn hostile_headers_and_bodies_never_take_the_client_down() {
     assert!(r.calls[1..].iter().all(|c| c.record.raw_output.is_some()));
     assert_eq!(p.requests(), 4 + 2);
 }
+
+/// The API's `n` (`Backend::generate_n`, GRPO groups from a server): one request asks
+/// for the whole group; a server that answers with fewer choices (llama.cpp's Python
+/// server ignores `n`; here a proxy answers two of three) is asked for the rest one
+/// by one; every sample of a sampled group is answered.
+#[test]
+fn a_group_of_samples_is_one_request_with_n() {
+    let Some(server) = LlamaServer::start() else {
+        return;
+    };
+    let mut sampled = req(chat("Name a colour."), 8);
+    sampled.params.temperature = 1.0;
+    sampled.params.seed = 7;
+    // A server that honours n: the proxy answers the first request with three choices.
+    let three = br#"{"choices": [{"message": {"content": "red"}, "finish_reason": "stop"}, {"message": {"content": "green"}, "finish_reason": "stop"}, {"message": {"content": "blue"}, "finish_reason": "length"}], "usage": {"prompt_tokens": 20, "completion_tokens": 6}}"#;
+    let p = proxy::start(&server.addr, vec![raw("200 OK", &[], three)], Fault::Pass);
+    let mut b = HttpBackend::new(config(&p.base_url)).unwrap();
+    let out: Vec<_> = b
+        .generate_n(&sampled, 3)
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let texts: Vec<&str> = out.iter().map(|g| g.text.as_str()).collect();
+    assert_eq!(texts, ["red", "green", "blue"]);
+    assert_eq!(out[2].finish, rerank_model::FinishReason::Length);
+    assert_eq!((out[0].prompt_tokens, out[0].completion_tokens), (20, 2));
+    assert_eq!(p.requests(), 1, "one request for the group");
+    // Two choices of three: the third is asked for on its own, from the real server.
+    let two =
+        br#"{"choices": [{"message": {"content": "red"}}, {"message": {"content": "green"}}]}"#;
+    let p = proxy::start(&server.addr, vec![raw("200 OK", &[], two)], Fault::Pass);
+    let mut b = HttpBackend::new(config(&p.base_url)).unwrap();
+    let out = b.generate_n(&sampled, 3);
+    assert_eq!(out.len(), 3);
+    assert!(out.iter().all(|r| r.is_ok()), "{out:?}");
+    assert_eq!(p.requests(), 2);
+    // The real server, directly: three samples whatever it does with n.
+    let mut b = HttpBackend::new(config(&server.base_url)).unwrap();
+    let out = b.generate_n(&sampled, 3);
+    assert_eq!(out.len(), 3);
+    assert!(
+        out.iter()
+            .all(|r| r.as_ref().is_ok_and(|g| !g.text.is_empty())),
+        "{out:?}"
+    );
+}

@@ -99,7 +99,8 @@ pub struct HttpBackend {
 
 /// What one attempt ended with.
 enum Attempt {
-    Done(Generation),
+    /// One generation per choice of the response.
+    Done(Vec<Generation>),
     Retry {
         message: String,
         retry_after: Option<Duration>,
@@ -162,7 +163,7 @@ impl HttpBackend {
         }
     }
 
-    fn body(&self, req: &GenerationRequest) -> String {
+    fn body(&self, req: &GenerationRequest, n: u32) -> String {
         let p = &req.params;
         let (messages, prompt) = match &req.prompt {
             Prompt::Chat(m) => (
@@ -192,7 +193,7 @@ impl HttpBackend {
             top_k: (p.top_k > 0).then_some(p.top_k),
             seed: Some(p.seed),
             stop: p.stop.iter().map(String::as_str).collect(),
-            n: 1,
+            n,
             extra: &self.config.extra_body,
         };
         serde_json::to_string(&body).expect("request bodies serialise")
@@ -259,50 +260,61 @@ impl HttpBackend {
                 ))
             }
         };
-        let Some(choice) = parsed.choices.into_iter().next() else {
+        if parsed.choices.is_empty() {
             return Attempt::retry("the response has no choices");
-        };
-        let mut out = match (choice.message, choice.text) {
-            (Some(m), _) => {
-                let content = m.content.unwrap_or_default();
-                match m.reasoning_content.filter(|r| !r.is_empty()) {
-                    Some(r) => format!("<think>{r}</think>{content}"),
-                    None => content,
-                }
-            }
-            (None, Some(t)) => t,
-            (None, None) => {
-                return Attempt::retry("the response's choice has neither message nor text")
-            }
-        };
-        let finish = match choice.finish_reason.as_deref() {
-            Some("length") => FinishReason::Length,
-            _ => match restore_stop(&mut out, &req.params.stop) {
-                Some(s) => FinishReason::Stop(s),
-                None => FinishReason::EndOfText,
-            },
-        };
+        }
         let usage = parsed.usage.unwrap_or(wire::Usage {
             prompt_tokens: 0,
             completion_tokens: 0,
         });
-        Attempt::Done(Generation {
-            text: out,
-            token_ids: Vec::new(),
-            finish,
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            timings: Timings {
-                prefill_ms: 0.0,
-                decode_ms: start.elapsed().as_secs_f64() * 1e3,
-            },
-        })
+        let choices = parsed.choices.len();
+        let mut out = Vec::with_capacity(choices);
+        for choice in parsed.choices {
+            let mut text = match (choice.message, choice.text) {
+                (Some(m), _) => {
+                    let content = m.content.unwrap_or_default();
+                    match m.reasoning_content.filter(|r| !r.is_empty()) {
+                        Some(r) => format!("<think>{r}</think>{content}"),
+                        None => content,
+                    }
+                }
+                (None, Some(t)) => t,
+                (None, None) => {
+                    return Attempt::retry("the response's choice has neither message nor text")
+                }
+            };
+            let finish = match choice.finish_reason.as_deref() {
+                Some("length") => FinishReason::Length,
+                _ => match restore_stop(&mut text, &req.params.stop) {
+                    Some(s) => FinishReason::Stop(s),
+                    None => FinishReason::EndOfText,
+                },
+            };
+            out.push(Generation {
+                text,
+                token_ids: Vec::new(),
+                finish,
+                prompt_tokens: usage.prompt_tokens,
+                // The server counts the tokens of all choices together.
+                completion_tokens: usage.completion_tokens / choices,
+                timings: Timings {
+                    prefill_ms: 0.0,
+                    decode_ms: start.elapsed().as_secs_f64() * 1e3,
+                },
+            });
+        }
+        Attempt::Done(out)
     }
 
-    /// One request, with retries.
-    fn request(&self, req: &GenerationRequest, rng: &mut impl rand::Rng) -> Result<Generation> {
+    /// One request for `n` choices, with retries.
+    fn request(
+        &self,
+        req: &GenerationRequest,
+        n: u32,
+        rng: &mut impl rand::Rng,
+    ) -> Result<Vec<Generation>> {
         let url = self.endpoint(&req.prompt);
-        let body = self.body(req);
+        let body = self.body(req, n);
         let mut attempt = 0u32;
         loop {
             match self.attempt(&url, &body, req) {
@@ -389,7 +401,9 @@ impl Backend for HttpBackend {
                         if i >= requests.len() {
                             break;
                         }
-                        let r = this.request(&requests[i], &mut rng);
+                        let r = this
+                            .request(&requests[i], 1, &mut rng)
+                            .map(|mut g| g.swap_remove(0));
                         results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
                     }
                 });
@@ -401,6 +415,38 @@ impl Backend for HttpBackend {
             .into_iter()
             .map(|r| r.unwrap_or_else(|| Err(Error::Unsupported("request was not sent".into()))))
             .collect()
+    }
+
+    /// One request with the API's `n`: the server samples the group (and computes
+    /// the prompt once). A server that returns fewer choices (some ignore `n`) is
+    /// asked for the rest one by one, sample `j` with seed `seed + j`.
+    fn generate_n(&mut self, request: &GenerationRequest, n: usize) -> Vec<Result<Generation>> {
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed ^ std::process::id() as u64);
+        let mut got = match self.request(request, n as u32, &mut rng) {
+            Ok(g) => g,
+            Err(e) => {
+                let message = e.to_string();
+                let mut out = vec![Err(e)];
+                out.extend((1..n).map(|_| Err(Error::Unsupported(message.clone()))));
+                return out;
+            }
+        };
+        got.truncate(n);
+        let mut out: Vec<Result<Generation>> = got.into_iter().map(Ok).collect();
+        if out.len() < n {
+            let rest: Vec<GenerationRequest> = (out.len()..n)
+                .map(|j| {
+                    let mut r = request.clone();
+                    r.params.seed = request.params.seed.wrapping_add(j as u64);
+                    r
+                })
+                .collect();
+            out.extend(self.generate(&rest));
+        }
+        out
     }
 
     fn count_tokens(&self, text: &str) -> Result<usize> {

@@ -68,6 +68,12 @@ impl RankR1Reward {
         }
     }
 
+    /// Whether `completion` has the published form (`<think>…</think>` then
+    /// `<answer>…</answer>`), whatever it picks.
+    pub fn in_format(&self, completion: &str) -> bool {
+        self.exact.is_match(completion)
+    }
+
     /// Whether the published rule accepts `completion` for `truth`.
     pub fn exact(&self, completion: &str, truth: &SetwiseTruth) -> bool {
         self.exact

@@ -252,13 +252,13 @@ impl Trainer {
         }
     }
 
-    /// True when the answer is in the method's format.
-    fn parsed(&self, s: &Scored) -> bool {
-        s.part("answer_format")
-            .or_else(|| s.part("lenient"))
-            .unwrap_or(0.0)
-            > 0.0
-            || s.part("exact").is_some_and(|v| v > 0.0)
+    /// True when the answer is in the method's format: REARANK's `[a] > [b] > …`
+    /// answer, Rank-R1's think-then-answer form (whether or not the pick is right).
+    fn parsed(&self, e: &Example, text: &str, s: &Scored) -> bool {
+        match e.truth {
+            crate::data::Truth::Listwise { .. } => s.part("answer_format").unwrap_or(0.0) > 0.0,
+            crate::data::Truth::Setwise { .. } => self.rank_r1.in_format(text),
+        }
     }
 
     /// One step: sample, score, update; appends to `metrics.jsonl`.
@@ -273,23 +273,22 @@ impl Trainer {
             let e = &self.train[ei];
             let prompt = Prompt::Chat(e.prompt.clone());
             let ids = self.rollout.prompt_token_ids(&prompt)?;
-            let requests: Vec<GenerationRequest> = (0..group)
-                .map(|j| GenerationRequest {
-                    prompt: prompt.clone(),
-                    params: SamplingParams {
-                        max_new_tokens: self.config.rollout.max_new_tokens,
-                        temperature: self.config.rollout.temperature,
-                        top_p: self.config.rollout.top_p,
-                        seed: mix(self.config.run.seed, step + 1, (g * group + j) as u64 + 1),
-                        ..Default::default()
-                    },
-                })
-                .collect();
+            // One request for the group: sample j is seeded `seed + j`.
+            let request = GenerationRequest {
+                prompt: prompt.clone(),
+                params: SamplingParams {
+                    max_new_tokens: self.config.rollout.max_new_tokens,
+                    temperature: self.config.rollout.temperature,
+                    top_p: self.config.rollout.top_p,
+                    seed: mix(self.config.run.seed, step + 1, g as u64 + 1),
+                    ..Default::default()
+                },
+            };
             let eos = self.rollout.end_of_generation_ids().first().copied();
-            for r in self.rollout.generate(&requests) {
+            for r in self.rollout.generate_n(&request, group) {
                 let gen = r?;
                 let s = self.score(e, &gen.text);
-                parsed += self.parsed(&s) as usize;
+                parsed += self.parsed(e, &gen.text, &s) as usize;
                 tokens += gen.token_ids.len();
                 let mut sampled = gen.token_ids;
                 // The end-of-turn token was sampled too: train on it, so the model
@@ -351,14 +350,16 @@ impl Trainer {
                 })
                 .collect();
             for (e, r) in chunk.iter().zip(self.rollout.generate(&requests)) {
-                let s = self.score(e, &r?.text);
+                let text = r?.text;
+                let s = self.score(e, &text);
+                let readable = self.parsed(e, &text, &s);
                 reward += s.total;
-                parsed += self.parsed(&s) as usize;
+                parsed += readable as usize;
                 if let Some(t) = e.listwise_truth() {
                     let shown = rerank_eval::measures::ndcg_cut_of_labels(&t.labels, &t.labels, 10);
                     initial += shown;
                     // An unreadable answer keeps the order shown (the driver's fallback).
-                    ndcg += if self.parsed(&s) {
+                    ndcg += if readable {
                         s.part("ndcg").unwrap_or(shown)
                     } else {
                         shown
