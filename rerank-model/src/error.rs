@@ -95,6 +95,11 @@ pub enum Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A failed candle operation as this crate's error (`candle: …`, without a backtrace).
+pub(crate) fn candle_error(e: candle_core::Error) -> Error {
+    Error::Unsupported(format!("candle: {}", candle_message(&e)))
+}
+
 /// A candle error as one line of text, without the backtrace candle attaches when
 /// `RUST_BACKTRACE` is set (it belongs in a debugger, not in an error message or a
 /// trace).

@@ -1,6 +1,6 @@
 //! The crate's error type.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Errors of `rerank-rl`.
 ///
@@ -63,6 +63,14 @@ pub enum Error {
 impl From<candle_core::Error> for Error {
     fn from(e: candle_core::Error) -> Self {
         Error::Tensor(rerank_model::candle::candle_message(&e))
+    }
+}
+
+/// Maps an I/O error on `path` to [`Error::Io`] (for `map_err`).
+pub(crate) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |cause| Error::Io {
+        path: path.to_path_buf(),
+        cause,
     }
 }
 

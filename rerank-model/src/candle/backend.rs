@@ -13,7 +13,7 @@ use crate::backend::{
     Backend, BackendInfo, FinishReason, Generation, GenerationRequest, LogprobRequest, Prompt,
     SamplingParams, Timings,
 };
-use crate::error::{candle_message, Error, Result};
+use crate::error::{candle_error, Error, Result};
 use crate::gguf::GgufFile;
 use crate::source::ModelSource;
 
@@ -396,9 +396,7 @@ impl Backend for CandleBackend {
                             .decoder
                             .forward(&[&ids], std::slice::from_mut(&mut cache), true)?
                             .remove(0);
-                        let lp = log_softmax_rows(&logits).map_err(|e| {
-                            Error::Unsupported(format!("candle: {}", candle_message(&e)))
-                        })?;
+                        let lp = log_softmax_rows(&logits).map_err(candle_error)?;
                         let mut total = 0f32;
                         for (j, &t) in cont.iter().enumerate() {
                             total += lp[prompt.len() - 1 + j][t as usize];
@@ -466,8 +464,7 @@ impl CandleBackend {
         for ((k, (slot, _)), cache) in prompts.iter().enumerate().zip(caches) {
             let params = requests[*slot].params.clone();
             let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-            let next = sample(&first_logits[k], &params, &mut rng)
-                .map_err(|e| Error::Unsupported(format!("candle: {}", candle_message(&e))))?;
+            let next = sample(&first_logits[k], &params, &mut rng).map_err(candle_error)?;
             active.push(Active {
                 slot: *slot,
                 cache,
@@ -532,8 +529,7 @@ impl CandleBackend {
             let logits = self.decoder.forward(&refs, &mut caches, false)?;
             for ((a, cache), l) in active.iter_mut().zip(caches).zip(&logits) {
                 a.cache = cache;
-                a.next = sample(l, &a.params, &mut a.rng)
-                    .map_err(|e| Error::Unsupported(format!("candle: {}", candle_message(&e))))?;
+                a.next = sample(l, &a.params, &mut a.rng).map_err(candle_error)?;
             }
         }
         let decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;

@@ -31,7 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::model::Decoder;
-use crate::error::{candle_message, Error, Result};
+use crate::error::{candle_error as ce, Error, Result};
 
 /// A projection of a decoder block that an adapter can modify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -215,10 +215,6 @@ pub struct Adapter {
     config: LoraConfig,
     /// Per block, per [`Target::index`].
     layers: Vec<[Option<LoraPair>; 7]>,
-}
-
-fn ce(e: candle_core::Error) -> Error {
-    Error::Unsupported(format!("candle: {}", candle_message(&e)))
 }
 
 impl Adapter {

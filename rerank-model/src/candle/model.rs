@@ -18,12 +18,8 @@ use candle_core::{DType, Device, Module, Tensor};
 use super::decode_attention::decode_attention;
 use super::lora::{Adapter, Target};
 use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
-use crate::error::{candle_message, Error, Result};
+use crate::error::{candle_error as ce, candle_message, Error, Result};
 use crate::gguf::{GgufFile, ModelInfo};
-
-fn ce(e: candle_core::Error) -> Error {
-    Error::Unsupported(format!("candle: {}", candle_message(&e)))
-}
 
 /// In [`Decoder::forward`], sequences with at least this many new tokens go through a
 /// dense f32 product with the weight dequantized on the fly, shorter ones through a

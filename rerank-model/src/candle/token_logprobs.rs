@@ -5,7 +5,7 @@ use candle_core::{DType, Tensor, Var, D};
 
 use super::model::Decoder;
 use super::ops::OpsMode;
-use crate::error::{candle_message, Error, Result};
+use crate::error::{candle_error as ce, Error, Result};
 
 /// One sequence to score: all its tokens, and where the scored part starts.
 #[derive(Clone, Copy, Debug)]
@@ -69,8 +69,7 @@ impl Decoder {
                 "a differentiable pass needs dense weights (load with Weights::Dense): quantized products have no backward pass".into(),
             ));
         }
-        self.scored_inner(seqs)
-            .map_err(|e| Error::Unsupported(format!("candle: {}", candle_message(&e))))
+        self.scored_inner(seqs).map_err(ce)
     }
 
     fn scored_inner(&self, seqs: &[Scored<'_>]) -> candle_core::Result<Vec<Tensor>> {
@@ -150,8 +149,6 @@ impl Decoder {
                 "gradients need dense weights (load with Weights::Dense: quantized products have no backward pass) and OpsMode::Differentiable".into(),
             ));
         }
-        let ce =
-            |e: candle_core::Error| Error::Unsupported(format!("candle: {}", candle_message(&e)));
         let tokens: Vec<&[u32]> = seqs.iter().map(|s| s.ids).collect();
         let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
         let dense = vec![true; seqs.len()];

@@ -7,14 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::Example;
-use crate::error::{Error, Result};
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |cause| Error::Io {
-        path: path.to_path_buf(),
-        cause,
-    }
-}
+use crate::error::{io_error as io, Error, Result};
 
 /// Reads JSON lines into `T`, skipping blank lines; a malformed line is an error
 /// naming the file and line and saying what a line must hold.

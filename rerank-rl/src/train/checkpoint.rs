@@ -14,7 +14,7 @@ use candle_core::Tensor;
 use rerank_model::candle::{Adapter, Decoder};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{io_error as io, Error, Result};
 
 /// The checkpoint folder's name inside a run's output folder.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
@@ -26,13 +26,6 @@ const STATE_FILE: &str = "state.json";
 pub struct State {
     /// Steps done.
     pub step: u64,
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |cause| Error::Io {
-        path: path.to_path_buf(),
-        cause,
-    }
 }
 
 /// Writes a checkpoint of `adapter` and the optimizer `state` after `step` steps.

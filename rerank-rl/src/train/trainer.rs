@@ -25,7 +25,7 @@ use super::config::TrainConfig;
 use super::optim::{AdamW, Schedule};
 use super::update::{Completion, UpdateConfig, UpdateStats, Updater};
 use crate::data::{io as data_io, Example};
-use crate::error::{Error, Result};
+use crate::error::{io_error as io, Error, Result};
 use crate::reward::{RankR1Reward, RearankReward, Reward, Scored};
 
 /// The metrics of one step (a line of `metrics.jsonl`).
@@ -86,13 +86,6 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 /// Validation passes in the output folder.
 pub const EVAL_FILE: &str = "eval.jsonl";
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |cause| Error::Io {
-        path: path.to_path_buf(),
-        cause,
-    }
-}
-
 impl Trainer {
     /// Opens the run in `out`: a new one, or the one there, resumed from its last
     /// checkpoint (its configuration must be the same).
@@ -141,15 +134,8 @@ impl Trainer {
         let source = ModelSource::resolve(&config.model)?;
         let device = Device::Cpu;
         let mut rollout = CandleBackend::load_with(&source, &device, Weights::Quantized)?;
-        let mut dense = match &source {
-            ModelSource::Gguf(p) => {
-                let f = rerank_model::GgufFile::open(p)?;
-                rerank_model::candle::Decoder::from_gguf_dense(&f, &device)?
-            }
-            ModelSource::Safetensors(d) => {
-                rerank_model::candle::Decoder::from_safetensors(d, &device)?
-            }
-        };
+        // The trained copy: the same weights dequantized to f32 (not read again).
+        let mut dense = rollout.decoder().to_dtype(candle_core::DType::F32)?;
         let found = checkpoint::find(out);
         let (adapter, step, moments) = match &found {
             Some(dir) => {

@@ -8,12 +8,10 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::{cut_to_tokens, observe, ranked, read_json, request_id, rerank, tokens, State};
+use super::{cut_to_tokens, ranked, read_json, request_id, rerank, respond, tokens, State};
 
 /// The request.
 #[derive(Deserialize)]
@@ -101,10 +99,5 @@ pub async fn handler(
         })
     }
     .await;
-    let (status, resp) = match out {
-        Ok(body) => (StatusCode::OK, Json(body).into_response()),
-        Err(e) => (e.status, e.into_response()),
-    };
-    observe(&state, "cohere", started, status);
-    resp
+    respond(&state, "cohere", started, out)
 }

@@ -8,12 +8,10 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::{observe, ranked, read_json, request_id, rerank, tokens, State};
+use super::{ranked, read_json, request_id, rerank, respond, tokens, State};
 
 /// A document as Jina takes it.
 #[derive(Deserialize)]
@@ -109,10 +107,5 @@ pub async fn handler(
         })
     }
     .await;
-    let (status, resp) = match out {
-        Ok(body) => (StatusCode::OK, Json(body).into_response()),
-        Err(e) => (e.status, e.into_response()),
-    };
-    observe(&state, "jina", started, status);
-    resp
+    respond(&state, "jina", started, out)
 }

@@ -20,6 +20,8 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use rerank::core::Ranking;
 use serde::de::DeserializeOwned;
 
@@ -168,6 +170,22 @@ pub fn tokens(r: &Ranking) -> (u64, u64) {
             c + call.record.completion_tokens.unwrap_or(0),
         )
     })
+}
+
+/// The HTTP answer to a handled request (the JSON body, or the error's status and
+/// JSON error), counted in the metrics under `endpoint`.
+pub fn respond<T: serde::Serialize>(
+    state: &State,
+    endpoint: &str,
+    started: Instant,
+    out: Result<T, ApiError>,
+) -> Response {
+    let (status, resp) = match out {
+        Ok(body) => (StatusCode::OK, Json(body).into_response()),
+        Err(e) => (e.status, e.into_response()),
+    };
+    observe(state, endpoint, started, status);
+    resp
 }
 
 /// Counts a finished request in the metrics.

@@ -7,13 +7,11 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use rerank::core::{CallRecord, ParseReport};
 use serde::{Deserialize, Serialize};
 
-use super::{observe, ranked, read_json, request_id, rerank, tokens, State};
+use super::{ranked, read_json, request_id, rerank, respond, tokens, State};
 
 /// The request.
 #[derive(Deserialize)]
@@ -133,10 +131,5 @@ pub async fn handler(
         })
     }
     .await;
-    let (status, resp) = match out {
-        Ok(body) => (StatusCode::OK, Json(body).into_response()),
-        Err(e) => (e.status, e.into_response()),
-    };
-    observe(&state, "native", started, status);
-    resp
+    respond(&state, "native", started, out)
 }

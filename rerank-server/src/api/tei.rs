@@ -6,12 +6,10 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State as AxState;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::{observe, ranked, read_json, rerank, State};
+use super::{ranked, read_json, rerank, respond, State};
 
 /// The request.
 #[derive(Deserialize)]
@@ -62,10 +60,5 @@ pub async fn handler(
         )
     }
     .await;
-    let (status, resp) = match out {
-        Ok(body) => (StatusCode::OK, Json(body).into_response()),
-        Err(e) => (e.status, e.into_response()),
-    };
-    observe(&state, "tei", started, status);
-    resp
+    respond(&state, "tei", started, out)
 }
