@@ -1,6 +1,7 @@
 //! `rerank rerank`: rerank a first-stage TREC run with a language model, query by
 //! query, resumably, with a trace of every model call.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -10,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rerank::output::RunOutput;
 use rerank::{candidates_from_run, Method, MethodParams, Reranker};
 use rerank_core::data::{read_topics, Corpus};
-use rerank_core::{Fallback, ParseOutcome, Ranking};
+use rerank_core::{Fallback, ParseOutcome, Query, Ranking};
 use rerank_eval::Run;
 use rerank_model::candle::{CandleBackend, Weights};
 use rerank_model::http::{HttpBackend, HttpConfig};
@@ -195,6 +196,11 @@ pub struct RerankArgs {
     /// Rerank only the first N topics (in topic file order)
     #[arg(long, value_parser = at_least_one)]
     pub limit: Option<usize>,
+
+    /// Rerank only the topics listed in this file, one id per line (`rerank rl
+    /// build-data` writes one per split: test-queries.txt, …)
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
 }
 
 fn device_error(spec: &str, e: &candle_core::Error) -> anyhow::Error {
@@ -454,6 +460,25 @@ fn warn_about(report: &rerank::CandidateReport, args: &RerankArgs) {
     }
 }
 
+/// The topics named in `list` (one id per line), in topic file order; an id the topics
+/// lack is an error naming the list's line.
+fn only_listed(topics: Vec<Query>, list: &Path, topics_file: &Path) -> Result<Vec<Query>> {
+    let ids = rerank_rl::data::split::read_ids(list)?;
+    let known: HashSet<&str> = topics.iter().map(|t| t.id.as_str()).collect();
+    if let Some((id, line)) = ids.iter().find(|(id, _)| !known.contains(id.as_str())) {
+        bail!(
+            "{}:{line}: query '{id}' is not in {}",
+            list.display(),
+            topics_file.display()
+        );
+    }
+    let wanted: HashSet<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
+    Ok(topics
+        .into_iter()
+        .filter(|t| wanted.contains(t.id.as_str()))
+        .collect())
+}
+
 fn default_trace(output: &Path) -> PathBuf {
     let mut p = output.as_os_str().to_owned();
     p.push(".trace.jsonl");
@@ -462,6 +487,9 @@ fn default_trace(output: &Path) -> PathBuf {
 
 pub fn run(args: RerankArgs) -> Result<()> {
     let mut topics = read_topics(&args.topics)?;
+    if let Some(list) = &args.queries {
+        topics = only_listed(topics, list, &args.topics)?;
+    }
     if let Some(n) = args.limit {
         topics.truncate(n);
     }

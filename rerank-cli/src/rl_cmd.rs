@@ -33,6 +33,31 @@ pub enum RlCommand {
     /// Score a file of completions (JSON lines: {"id": …, "completion": …}) against
     /// the examples they answer
     Reward(RewardArgs),
+    /// Answer a split's examples greedily with a model (and an adapter) and report the
+    /// mean reward, the share of answers in the method's format and (REARANK) the
+    /// nDCG@10 of the orders they give: the before-and-after of a training run
+    Evaluate(Box<EvaluateArgs>),
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example (the base model, then the trained adapter, on the held-out split):\n  \
+    rerank rl evaluate --data rl-data/test.jsonl --model smollm2-135m -o before\n  \
+    rerank rl evaluate --data rl-data/test.jsonl --model smollm2-135m --adapter run/adapter -o after\n\n\
+    Writes OUTPUT.answers.jsonl (each example's answer, reward, format and nDCG@10) and \
+    OUTPUT.json (the means)."
+)]
+pub struct EvaluateArgs {
+    /// The examples (a split file written by `rerank rl build-data`)
+    #[arg(long)]
+    pub data: PathBuf,
+
+    #[command(flatten)]
+    pub model: crate::rerank_cmd::ModelArgs,
+
+    /// Output prefix: writes OUTPUT.answers.jsonl and OUTPUT.json
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -43,7 +68,7 @@ pub enum RlCommand {
     --validation 0.1 --test 0.45 --seed 1 -o rl-data\n\n\
     Writes rl-data/{train,validation,test}.jsonl (TRL's conversational format), \
     rl-data/verl/{split}.parquet, rl-data/rerank_reward.py (verl's compute_score, TRL's \
-    reward_func) and rl-data/report.json."
+    reward_func), rl-data/report.json and rl-data/{split}-queries.txt (each split's query ids)."
 )]
 pub struct BuildArgs {
     /// rearank (windows ranked with the REARANK prompt) or rank-r1 (sets, the best one picked)
@@ -165,6 +190,7 @@ pub fn run(cmd: RlCommand) -> Result<()> {
     match cmd {
         RlCommand::BuildData(a) => build_data(*a),
         RlCommand::Reward(a) => reward(a),
+        RlCommand::Evaluate(a) => evaluate(*a),
     }
 }
 
@@ -262,6 +288,7 @@ fn build_data(a: BuildArgs) -> Result<()> {
         );
     }
     write_outputs(&a.output, &examples, &report)?;
+    write_query_lists(&a.output, &split)?;
     print_report(&report);
     eprintln!("written to {}", a.output.display());
     Ok(())
@@ -284,6 +311,26 @@ fn write_outputs(dir: &Path, examples: &[Example], report: &BuildReport) -> Resu
     let path = dir.join("report.json");
     std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")
         .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// `{split}-queries.txt`: the queries of each split, one id per line (what
+/// `--train-queries` and `rerank rerank --queries` read), so the held-out queries can
+/// be reranked end to end.
+fn write_query_lists(dir: &Path, split: &BTreeMap<String, Split>) -> Result<()> {
+    for s in Split::ALL {
+        let ids: Vec<&str> = split
+            .iter()
+            .filter(|(_, v)| **v == s)
+            .map(|(q, _)| q.as_str())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let path = dir.join(format!("{}-queries.txt", s.name()));
+        std::fs::write(&path, ids.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 
@@ -367,5 +414,60 @@ fn reward(a: RewardArgs) -> Result<()> {
             sum / n.max(1) as f64
         );
     }
+    Ok(())
+}
+
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut p = prefix.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+fn evaluate(a: EvaluateArgs) -> Result<()> {
+    let examples = io::read_examples(&a.data)?;
+    if examples.is_empty() {
+        bail!("{}: no examples", a.data.display());
+    }
+    let mut backend = crate::rerank_cmd::build_backend(&a.model)?;
+    let options = rerank_rl::evaluate::EvalOptions {
+        max_new_tokens: a.model.max_new_tokens,
+        batch: a.model.batch,
+    };
+    let bar = ProgressBar::new(examples.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} examples {elapsed} (eta {eta})")
+            .expect("valid template"),
+    );
+    let (summary, answers) =
+        rerank_rl::evaluate::evaluate(&mut backend, &examples, &options, |n| {
+            bar.set_position(n as u64)
+        })?;
+    bar.finish_and_clear();
+    let path = with_suffix(&a.output, ".answers.jsonl");
+    let mut lines = String::new();
+    for answer in &answers {
+        lines += &(serde_json::to_string(answer)? + "\n");
+    }
+    std::fs::write(&path, lines).with_context(|| format!("writing {}", path.display()))?;
+    let report = serde_json::json!({
+        "data": a.data,
+        "model": a.model.model,
+        "adapter": a.model.adapter,
+        "max_new_tokens": a.model.max_new_tokens,
+        "summary": summary,
+    });
+    let path = with_suffix(&a.output, ".json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!(
+        "{} examples: mean reward {:.4}, in format {:.1}%, {:.0} tokens per answer",
+        summary.examples,
+        summary.reward,
+        100.0 * summary.parsed,
+        summary.completion_tokens
+    );
+    if let (Some(after), Some(before)) = (summary.ndcg, summary.ndcg_initial) {
+        eprintln!("nDCG@10 of the windows: {after:.4} reranked, {before:.4} as shown");
+    }
+    eprintln!("written to {}", path.display());
     Ok(())
 }

@@ -254,3 +254,135 @@ fn bad_configurations_name_the_file_and_the_key() {
     let e = first_error(&cfg);
     assert!(e.contains("target.toml") && e.contains("lm_head"), "{e}");
 }
+
+/// The before-and-after of a run, as `bench/train_vaswani.sh` does it: `rerank rl
+/// evaluate` answers a split's windows (each answer's reward is what `rerank rl
+/// reward` gives the same text, the summary their means), and `rerank rerank
+/// --queries` reranks the split's queries (the list `build-data` wrote) and no others.
+#[test]
+fn a_split_is_evaluated_and_its_queries_reranked() {
+    let dir = tempfile::tempdir().unwrap();
+    data(dir.path());
+    let d = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
+    let prefix = d("before");
+    ok(&[
+        "rl",
+        "evaluate",
+        "--data",
+        &d("rearank/test.jsonl"),
+        "--model",
+        "smollm2-135m",
+        "--max-new-tokens",
+        "12",
+        "-o",
+        &prefix,
+    ]);
+    let answers: Vec<serde_json::Value> =
+        std::fs::read_to_string(format!("{prefix}.answers.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let tests = std::fs::read_to_string(d("rearank/test.jsonl")).unwrap();
+    assert_eq!(answers.len(), tests.lines().count());
+    // The same completions through `rerank rl reward`.
+    let completions: String = answers
+        .iter()
+        .map(|a| {
+            serde_json::json!({"id": a["id"], "completion": a["completion"]}).to_string() + "\n"
+        })
+        .collect();
+    std::fs::write(d("completions.jsonl"), completions).unwrap();
+    let out = rerank(&[
+        "rl",
+        "reward",
+        "--data",
+        &d("rearank/test.jsonl"),
+        "--completions",
+        &d("completions.jsonl"),
+    ]);
+    assert!(out.status.success());
+    let rewards: Vec<f64> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["reward"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    for (a, r) in answers.iter().zip(&rewards) {
+        assert_eq!(a["reward"].as_f64().unwrap(), *r, "{}", a["id"]);
+        assert!(
+            a["ndcg"].as_f64().unwrap() <= 1.0 && a["completion_tokens"].as_u64().unwrap() <= 12
+        );
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{prefix}.json")).unwrap()).unwrap();
+    let mean = rewards.iter().sum::<f64>() / rewards.len() as f64;
+    assert!((summary["summary"]["reward"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert_eq!(
+        summary["summary"]["examples"].as_u64().unwrap() as usize,
+        answers.len()
+    );
+
+    // The test queries, three of them, reranked; nothing else in the run.
+    let listed: Vec<String> = std::fs::read_to_string(d("rearank/test-queries.txt"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(listed.len(), 42, "45% of 93");
+    let rerank_args = |list: &str, out: &str| -> Vec<String> {
+        [
+            "rerank",
+            "--run",
+            &d("bm25.run"),
+            "--topics",
+            &vaswani("query-text.trec"),
+            "--corpus",
+            &vaswani("doc-text.trec"),
+            "--queries",
+            list,
+            "--limit",
+            "3",
+            "--model",
+            "smollm2-135m",
+            "--top",
+            "4",
+            "--window",
+            "3",
+            "--step",
+            "2",
+            "--max-new-tokens",
+            "4",
+            "-o",
+            out,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let args = rerank_args(&d("rearank/test-queries.txt"), &d("test.run"));
+    ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut qids: Vec<String> = std::fs::read_to_string(d("test.run"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    qids.dedup();
+    assert_eq!(qids.len(), 3);
+    assert!(qids.iter().all(|q| listed.contains(q)), "{qids:?}");
+    // A list naming a query the topics do not have.
+    std::fs::write(d("bad-queries.txt"), "1\n# a comment\n9999\n").unwrap();
+    let args = rerank_args(&d("bad-queries.txt"), &d("bad.run"));
+    let out = rerank(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:3: query '9999' is not in",
+            d("bad-queries.txt")
+        )),
+        "{stderr}"
+    );
+}

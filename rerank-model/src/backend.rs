@@ -39,6 +39,11 @@ pub struct SamplingParams {
     pub top_k: usize,
     /// Seed of the sampler (each request gets its own stream).
     pub seed: u64,
+    /// End-of-generation tokens are not sampled before this many tokens
+    /// (transformers' `min_new_tokens`, vLLM's `min_tokens`; 0: no minimum). For
+    /// benchmarks that need completions of a set length.
+    #[serde(default)]
+    pub min_new_tokens: usize,
 }
 
 impl Default for SamplingParams {
@@ -50,6 +55,7 @@ impl Default for SamplingParams {
             top_p: 1.0,
             top_k: 0,
             seed: 0,
+            min_new_tokens: 0,
         }
     }
 }

@@ -509,3 +509,92 @@ fn checkpointed_gradients_equal_the_plain_backward() {
         }
     }
 }
+
+/// A GRPO group (completions of one prompt) runs packed with the prompt computed once:
+/// each completion's log-probabilities and the gradients of a weighted sum of them
+/// equal those of the completions run one at a time (to 1e-10 in f64), including a
+/// completion of one token (nothing of its own to run) and a sequence whose prefix
+/// differs.
+#[test]
+fn a_group_sharing_its_prompt_equals_its_completions_run_alone() {
+    for arch in ["llama", "qwen3"] {
+        let mut d = tiny(arch, DType::F64);
+        let adapter = Adapter::new(
+            LoraConfig {
+                rank: 2,
+                alpha: 4.0,
+                ..LoraConfig::default()
+            },
+            &d,
+            4,
+        )
+        .unwrap();
+        randomize(&adapter, 6);
+        d.set_adapter(Some(adapter.clone())).unwrap();
+        let prompt = [3u32, 17, 8, 22, 5, 9, 1];
+        let other = [4u32, 17, 8];
+        let seqs: Vec<Vec<u32>> = vec![
+            [&prompt[..], &[11, 2, 30, 7]].concat(),
+            [&other[..], &[6, 6]].concat(),
+            [&prompt[..], &[12]].concat(),
+            [&prompt[..], &[11, 2, 19, 4, 4, 13]].concat(),
+        ];
+        let from = [prompt.len(), other.len(), prompt.len(), prompt.len()];
+        let scored: Vec<Scored> = seqs
+            .iter()
+            .zip(from)
+            .map(|(ids, from)| Scored { ids, from })
+            .collect();
+        let weights = |lps: &[Vec<f64>]| -> rerank_model::Result<Vec<Vec<f64>>> {
+            Ok(lps
+                .iter()
+                .map(|lp| (0..lp.len()).map(|t| 1.0 - 0.3 * t as f64).collect())
+                .collect())
+        };
+        let packed = d.logprob_gradients(&scored, weights).unwrap();
+        let mut alone_grads: Vec<Vec<f64>> = Vec::new();
+        for (i, s) in scored.iter().enumerate() {
+            let one = d
+                .logprob_gradients(std::slice::from_ref(s), weights)
+                .unwrap();
+            for (a, b) in one.logprobs[0].iter().zip(&packed.logprobs[i]) {
+                assert!((a - b).abs() < 1e-10, "{arch}: sequence {i}: {a} vs {b}");
+            }
+            assert_eq!(one.logprobs[0].len(), packed.logprobs[i].len());
+            let flat: Vec<Vec<f64>> = one
+                .grads
+                .iter()
+                .map(|g| {
+                    g.as_ref()
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap()
+                })
+                .collect();
+            if alone_grads.is_empty() {
+                alone_grads = flat;
+            } else {
+                for (sum, g) in alone_grads.iter_mut().zip(flat) {
+                    sum.iter_mut().zip(g).for_each(|(s, x)| *s += x);
+                }
+            }
+        }
+        for (g, want) in packed.grads.iter().zip(&alone_grads) {
+            let got: Vec<f64> = g
+                .as_ref()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            for (a, b) in got.iter().zip(want) {
+                assert!(
+                    (a - b).abs() < 1e-10 * b.abs().max(1.0),
+                    "{arch}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}

@@ -30,6 +30,7 @@
 
 pub mod data;
 mod error;
+pub mod evaluate;
 pub mod export;
 pub mod grpo;
 pub mod reward;

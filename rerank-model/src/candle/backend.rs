@@ -279,11 +279,27 @@ fn add_end_of_turn_tokens(tokenizer: &tokenizers::Tokenizer, extra: &[&str], eog
     }
 }
 
+/// The next token from `logits`; the tokens of `banned` are never chosen (the
+/// end-of-generation tokens before `min_new_tokens`).
 fn sample(
     logits: &Tensor,
     params: &SamplingParams,
     rng: &mut ChaCha8Rng,
+    banned: &[u32],
 ) -> candle_core::Result<u32> {
+    let masked;
+    let logits = if banned.is_empty() {
+        logits
+    } else {
+        let mut v: Vec<f32> = logits.to_dtype(candle_core::DType::F32)?.to_vec1()?;
+        for &t in banned {
+            if let Some(x) = v.get_mut(t as usize) {
+                *x = f32::NEG_INFINITY;
+            }
+        }
+        masked = Tensor::from_vec(v, logits.dims1()?, logits.device())?;
+        &masked
+    };
     if params.temperature <= 0.0 {
         return logits.argmax(D::Minus1)?.to_scalar::<u32>();
     }
@@ -464,7 +480,12 @@ impl CandleBackend {
         for ((k, (slot, _)), cache) in prompts.iter().enumerate().zip(caches) {
             let params = requests[*slot].params.clone();
             let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
-            let next = sample(&first_logits[k], &params, &mut rng).map_err(candle_error)?;
+            let banned = if params.min_new_tokens > 0 {
+                &self.eog[..]
+            } else {
+                &[]
+            };
+            let next = sample(&first_logits[k], &params, &mut rng, banned).map_err(candle_error)?;
             active.push(Active {
                 slot: *slot,
                 cache,
@@ -529,7 +550,12 @@ impl CandleBackend {
             let logits = self.decoder.forward(&refs, &mut caches, false)?;
             for ((a, cache), l) in active.iter_mut().zip(caches).zip(&logits) {
                 a.cache = cache;
-                a.next = sample(l, &a.params, &mut a.rng).map_err(candle_error)?;
+                let banned = if a.generated.len() < a.params.min_new_tokens {
+                    &self.eog[..]
+                } else {
+                    &[]
+                };
+                a.next = sample(l, &a.params, &mut a.rng, banned).map_err(candle_error)?;
             }
         }
         let decode_ms = decode_start.elapsed().as_secs_f64() * 1000.0;

@@ -657,7 +657,7 @@ impl Decoder {
         let mut x = self.embed_tokens(tokens)?;
         let track = self.ops == OpsMode::Differentiable;
         for li in 0..self.blocks.len() {
-            x = self.block(li, &x, &lens, dense, Some(&mut *caches), track)?;
+            x = self.block(li, &x, &lens, dense, Keys::Caches(&mut *caches), track)?;
         }
         for (cache, &n) in caches.iter_mut().zip(&lens) {
             cache.len += n;
@@ -683,19 +683,28 @@ impl Decoder {
         self.blocks.len()
     }
 
-    /// Block `li` over packed rows `x` of sequences `lens` long: with `caches`, each
-    /// sequence continues its cache (which is appended to; its length is advanced by
-    /// the caller after the last block); without, each is a fresh sequence attending
-    /// to its own rows (training). `track`: differentiable in the adapter.
+    /// Block `li` over packed rows `x` of segments `lens` long. With
+    /// [`Keys::Caches`], each segment continues its sequence's cache (which is
+    /// appended to; its length is advanced by the caller after the last block); with
+    /// [`Keys::Packed`], each is a fresh sequence or continues the keys of an earlier
+    /// segment (a prompt shared by a group of completions), without caches
+    /// (training). `track`: differentiable in the adapter.
     pub(crate) fn block(
         &self,
         li: usize,
         x: &Tensor,
         lens: &[usize],
         dense: &[bool],
-        mut caches: Option<&mut [SeqCache]>,
+        keys: Keys<'_>,
         track: bool,
     ) -> candle_core::Result<Tensor> {
+        let (mut caches, parents) = match keys {
+            Keys::Caches(c) => (Some(c), None),
+            Keys::Packed(p) => (None, Some(p)),
+        };
+        // Packed: each segment's keys and values after rope, for the segments that
+        // continue it.
+        let mut segment_kv: Vec<(Tensor, Tensor)> = Vec::new();
         let b = &self.blocks[li];
         let (h, kvh, hd) = (self.info.heads, self.info.kv_heads, self.info.head_dim);
         let eps = self.info.rms_eps;
@@ -716,7 +725,12 @@ impl Decoder {
         let mut outs = Vec::with_capacity(lens.len());
         let mut off = 0;
         for (s, &n) in lens.iter().enumerate() {
-            let past = caches.as_ref().map_or(0, |c| c[s].len);
+            let parent = parents.and_then(|p| p[s]);
+            let past = match (&caches, parent) {
+                (Some(c), _) => c[s].len,
+                (None, Some(p)) => lens[p],
+                (None, None) => 0,
+            };
             // (n, heads*hd) -> (1, heads, n, hd)
             let shape = |t: &Tensor, heads: usize| -> candle_core::Result<Tensor> {
                 t.narrow(0, off, n)?
@@ -746,7 +760,18 @@ impl Decoder {
                         (kc, vc)
                     }
                 }
-                None => (ks, vs),
+                None => {
+                    let own = (ks.clone(), vs.clone());
+                    let kv = match parent {
+                        Some(p) => {
+                            let (pk, pv) = &segment_kv[p];
+                            (Tensor::cat(&[pk, &ks], 2)?, Tensor::cat(&[pv, &vs], 2)?)
+                        }
+                        None => (ks, vs),
+                    };
+                    segment_kv.push(own);
+                    kv
+                }
             };
             let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
             outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
@@ -764,6 +789,16 @@ impl Decoder {
         let ff = (gate.silu()? * up)?;
         x + self.project(li, Target::Down, &b.down, &ff, lens, dense, track)?
     }
+}
+
+/// Where a block's attention finds the keys before each packed segment's own.
+pub(crate) enum Keys<'a> {
+    /// Each segment continues the sequence cached in its `SeqCache` (inference).
+    Caches(&'a mut [SeqCache]),
+    /// No caches: segment `s` is a fresh sequence (`None`) or continues segment
+    /// `p < s` (`Some(p)`, a fresh one), at the positions after it (training, with
+    /// a group's shared prompt computed once).
+    Packed(&'a [Option<usize>]),
 }
 
 /// A weight as stored.

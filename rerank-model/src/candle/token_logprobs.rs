@@ -3,7 +3,7 @@
 
 use candle_core::{DType, Tensor, Var, D};
 
-use super::model::Decoder;
+use super::model::{Decoder, Keys};
 use super::ops::OpsMode;
 use crate::error::{candle_error as ce, Error, Result};
 
@@ -29,7 +29,9 @@ pub struct LogprobGradients {
 impl Decoder {
     /// For each sequence, `log p(ids[t] | ids[..t])` for `t` in `from..ids.len()`, a
     /// tensor of that many values. The sequences run packed in one pass, each from an
-    /// empty cache; the vocabulary projection is applied only at the rows whose
+    /// empty cache; sequences whose unscored parts (`ids[..from]`) are the same (a
+    /// GRPO group's prompt) share one computation of it, which their scored parts
+    /// attend to; the vocabulary projection is applied only at the rows whose
     /// next-token distribution is scored.
     ///
     /// With [`OpsMode::Differentiable`] and [`Decoder::is_dense`], the result
@@ -73,47 +75,40 @@ impl Decoder {
     }
 
     fn scored_inner(&self, seqs: &[Scored<'_>]) -> candle_core::Result<Vec<Tensor>> {
-        let tokens: Vec<&[u32]> = seqs.iter().map(|s| s.ids).collect();
-        let mut caches: Vec<_> = seqs.iter().map(|_| self.new_cache()).collect();
-        let dense = vec![true; seqs.len()];
-        let hidden = self.hidden_states(&tokens, &mut caches, &dense)?;
-        self.head_logprobs(&hidden, seqs)
+        let plan = Packing::of(seqs);
+        let track = self.ops == OpsMode::Differentiable;
+        let mut x = self.embed_tokens(&plan.segments)?;
+        for li in 0..self.block_count() {
+            x = self.block(
+                li,
+                &x,
+                &plan.lens,
+                &plan.dense,
+                Keys::Packed(&plan.parents),
+                track,
+            )?;
+        }
+        self.head_logprobs(&self.final_norm(&x)?, &plan)
     }
 
-    /// From final-norm hidden states of the packed sequences to the scored tokens'
+    /// From final-norm hidden states of the packed segments to the scored tokens'
     /// log-probabilities (the vocabulary projection at the scored rows only).
-    fn head_logprobs(
-        &self,
-        hidden: &Tensor,
-        seqs: &[Scored<'_>],
-    ) -> candle_core::Result<Vec<Tensor>> {
-        // Rows predicting the scored tokens: positions from-1 .. len-1 of each sequence.
-        let mut rows = Vec::new();
-        let mut targets = Vec::new();
-        let mut off = 0u32;
-        for s in seqs {
-            for t in s.from..s.ids.len() {
-                rows.push(off + t as u32 - 1);
-                targets.push(s.ids[t]);
-            }
-            off += s.ids.len() as u32;
-        }
-        let n = rows.len();
+    fn head_logprobs(&self, hidden: &Tensor, plan: &Packing) -> candle_core::Result<Vec<Tensor>> {
+        let n = plan.rows.len();
         let device = hidden.device();
-        let picked = hidden.index_select(&Tensor::from_vec(rows, n, device)?, 0)?;
+        let picked = hidden.index_select(&Tensor::from_vec(plan.rows.clone(), n, device)?, 0)?;
         let logits = self.lm_head(&picked)?;
         let max = logits.max_keepdim(D::Minus1)?.detach();
         let shifted = logits.broadcast_sub(&max)?;
         let lse = shifted.exp()?.sum_keepdim(D::Minus1)?.log()?;
-        let targets = Tensor::from_vec(targets, (n, 1), device)?;
+        let targets = Tensor::from_vec(plan.targets.clone(), (n, 1), device)?;
         let lp = shifted
             .gather(&targets, 1)?
             .broadcast_sub(&lse)?
             .squeeze(1)?;
-        let mut out = Vec::with_capacity(seqs.len());
+        let mut out = Vec::with_capacity(plan.scored.len());
         let mut start = 0;
-        for s in seqs {
-            let m = s.ids.len() - s.from;
+        for &m in &plan.scored {
             out.push(lp.narrow(0, start, m)?);
             start += m;
         }
@@ -149,21 +144,21 @@ impl Decoder {
                 "gradients need dense weights (load with Weights::Dense: quantized products have no backward pass) and OpsMode::Differentiable".into(),
             ));
         }
-        let tokens: Vec<&[u32]> = seqs.iter().map(|s| s.ids).collect();
-        let lens: Vec<usize> = tokens.iter().map(|t| t.len()).collect();
-        let dense = vec![true; seqs.len()];
+        let plan = Packing::of(seqs);
+        let (lens, dense) = (&plan.lens, &plan.dense);
+        let keys = || Keys::Packed(&plan.parents);
         // Forward without a graph, keeping each block's input.
-        let mut inputs = vec![self.embed_tokens(&tokens).map_err(ce)?];
+        let mut inputs = vec![self.embed_tokens(&plan.segments).map_err(ce)?];
         for li in 0..self.block_count() {
             let x = inputs.last().expect("the embeddings");
-            let y = self.block(li, x, &lens, &dense, None, false).map_err(ce)?;
+            let y = self.block(li, x, lens, dense, keys(), false).map_err(ce)?;
             inputs.push(y);
         }
         // The head: log-probabilities, the caller's weights, and the gradient that
         // reaches the last block's output.
         let top = Var::from_tensor(inputs.last().expect("blocks")).map_err(ce)?;
         let hidden = self.final_norm(top.as_tensor()).map_err(ce)?;
-        let lps = self.head_logprobs(&hidden, seqs).map_err(ce)?;
+        let lps = self.head_logprobs(&hidden, &plan).map_err(ce)?;
         let values: Vec<Vec<f64>> = lps
             .iter()
             .map(|t| t.to_dtype(DType::F64).and_then(|t| t.to_vec1()))
@@ -194,7 +189,7 @@ impl Decoder {
             let Some(up) = upstream.take() else { break };
             let input = Var::from_tensor(&inputs[li]).map_err(ce)?;
             let y = self
-                .block(li, input.as_tensor(), &lens, &dense, None, true)
+                .block(li, input.as_tensor(), lens, dense, keys(), true)
                 .map_err(ce)?;
             let store = (y * up)
                 .and_then(|t| t.sum_all())
@@ -217,5 +212,77 @@ impl Decoder {
             logprobs: values,
             grads,
         })
+    }
+}
+
+/// How scored sequences run packed: each distinct unscored prefix once (a segment of
+/// its own), then each sequence's scored tokens but the last (a segment continuing its
+/// prefix's); the rows whose next-token distributions are scored, and their targets.
+struct Packing<'a> {
+    /// Tokens of each segment, in row order.
+    segments: Vec<&'a [u32]>,
+    lens: Vec<usize>,
+    dense: Vec<bool>,
+    /// Per segment, the prefix segment it continues.
+    parents: Vec<Option<usize>>,
+    /// Packed rows predicting the scored tokens, sequence by sequence.
+    rows: Vec<u32>,
+    targets: Vec<u32>,
+    /// Scored tokens per sequence.
+    scored: Vec<usize>,
+}
+
+impl<'a> Packing<'a> {
+    fn of(seqs: &[Scored<'a>]) -> Packing<'a> {
+        let mut p = Packing {
+            segments: Vec::new(),
+            lens: Vec::new(),
+            dense: Vec::new(),
+            parents: Vec::new(),
+            rows: Vec::new(),
+            targets: Vec::new(),
+            scored: Vec::new(),
+        };
+        // Prefix tokens -> (its segment, its first row).
+        let mut prefixes: std::collections::HashMap<&[u32], (usize, u32)> = Default::default();
+        let mut total = 0u32;
+        let mut push = |p: &mut Packing<'a>, tokens: &'a [u32], parent: Option<usize>| {
+            let at = (p.segments.len(), total);
+            p.segments.push(tokens);
+            p.lens.push(tokens.len());
+            p.dense.push(true);
+            p.parents.push(parent);
+            total += tokens.len() as u32;
+            at
+        };
+        for s in seqs {
+            let prefix = &s.ids[..s.from];
+            let (seg, prefix_row) = match prefixes.get(prefix) {
+                Some(&at) => at,
+                None => {
+                    let at = push(&mut p, prefix, None);
+                    prefixes.insert(prefix, at);
+                    at
+                }
+            };
+            // Token `from` is predicted by the prefix's last row, each later one by
+            // the row of the token before it in the continuation.
+            let rest = &s.ids[s.from..s.ids.len().saturating_sub(1).max(s.from)];
+            let rest_row = if rest.is_empty() {
+                0
+            } else {
+                push(&mut p, rest, Some(seg)).1
+            };
+            for t in s.from..s.ids.len() {
+                p.rows.push(if t == s.from {
+                    prefix_row + s.from as u32 - 1
+                } else {
+                    rest_row + (t - 1 - s.from) as u32
+                });
+                p.targets.push(s.ids[t]);
+            }
+            p.scored.push(s.ids.len() - s.from);
+        }
+        p
     }
 }

@@ -193,6 +193,7 @@ impl HttpBackend {
             top_k: (p.top_k > 0).then_some(p.top_k),
             seed: Some(p.seed),
             stop: p.stop.iter().map(String::as_str).collect(),
+            min_tokens: (p.min_new_tokens > 0).then_some(p.min_new_tokens),
             n,
             extra: &self.config.extra_body,
         };

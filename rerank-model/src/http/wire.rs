@@ -24,6 +24,9 @@ pub(crate) struct RequestBody<'a> {
     pub seed: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stop: Vec<&'a str>,
+    /// vLLM's minimum completion length (sent only when set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_tokens: Option<usize>,
     pub n: u32,
     /// Server-specific fields (`repeat_penalty` for llama.cpp, say).
     #[serde(flatten)]

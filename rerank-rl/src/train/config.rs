@@ -82,6 +82,10 @@ pub struct RolloutConfig {
     pub top_p: f32,
     /// Most tokens per completion.
     pub max_new_tokens: usize,
+    /// The end of generation is not sampled before this many tokens (0: no minimum;
+    /// for benchmarks that need completions of one length, as TRL's
+    /// `generation_kwargs = {"min_new_tokens": …}`).
+    pub min_new_tokens: usize,
 }
 
 impl Default for RolloutConfig {
@@ -91,6 +95,7 @@ impl Default for RolloutConfig {
             temperature: 1.0,
             top_p: 1.0,
             max_new_tokens: 256,
+            min_new_tokens: 0,
         }
     }
 }
@@ -181,7 +186,9 @@ pub struct RunConfig {
     pub steps: u64,
     /// Prompts per step (each sampled `rollout.group` times).
     pub prompts_per_step: usize,
-    /// Completions per forward/backward pass.
+    /// Completions per forward/backward pass. Completions of one prompt in the same
+    /// pass share the computation of their prompt, so a multiple of `rollout.group`
+    /// is fastest; memory grows with it.
     pub micro_batch: usize,
     /// Seed of the data order, the adapter's initialisation and every sample.
     pub seed: u64,
@@ -198,7 +205,7 @@ impl Default for RunConfig {
         RunConfig {
             steps: 20,
             prompts_per_step: 2,
-            micro_batch: 1,
+            micro_batch: 4,
             seed: 1,
             checkpoint_every: 5,
             eval_every: 0,

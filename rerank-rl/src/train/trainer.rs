@@ -26,7 +26,7 @@ use super::optim::{AdamW, Schedule};
 use super::update::{Completion, UpdateConfig, UpdateStats, Updater};
 use crate::data::{io as data_io, Example};
 use crate::error::{io_error as io, Error, Result};
-use crate::reward::{RankR1Reward, RearankReward, Reward, Scored};
+use crate::evaluate::{evaluate, EvalOptions, Rewards};
 
 /// The metrics of one step (a line of `metrics.jsonl`).
 #[derive(Clone, Debug, Serialize)]
@@ -57,6 +57,8 @@ pub struct EvalRecord {
     pub reward: f64,
     /// Share of answers in the method's format.
     pub parsed: f64,
+    /// Mean answer length in tokens.
+    pub completion_tokens: f64,
     /// Mean nDCG@10 of the answers' orders (REARANK; for unreadable answers, the
     /// order shown), and of the order shown.
     pub ndcg: Option<f64>,
@@ -75,8 +77,7 @@ pub struct Trainer {
     adapter: Adapter,
     train: Vec<Example>,
     validation: Vec<Example>,
-    rearank: RearankReward,
-    rank_r1: RankR1Reward,
+    rewards: Rewards,
     step: u64,
 }
 
@@ -120,7 +121,10 @@ impl Trainer {
         let this = serde_json::to_string_pretty(&config).expect("serialises") + "\n";
         if recorded.is_file() {
             let then = std::fs::read_to_string(&recorded).map_err(io(&recorded))?;
-            if then != this {
+            // Compared as configurations, so a setting added since (at its default)
+            // does not stop an older run from resuming.
+            let same = serde_json::from_str::<TrainConfig>(&then).is_ok_and(|c| c == config);
+            if !same {
                 return Err(Error::Config(format!(
                     "{} holds a run with another configuration ({}); choose another output folder or remove it",
                     out.display(),
@@ -185,8 +189,7 @@ impl Trainer {
             adapter,
             train,
             validation,
-            rearank: RearankReward::default(),
-            rank_r1: RankR1Reward::default(),
+            rewards: Rewards::default(),
             step,
         })
     }
@@ -230,23 +233,6 @@ impl Trainer {
         out
     }
 
-    fn score(&self, e: &Example, text: &str) -> Scored {
-        match (e.listwise_truth(), e.setwise_truth()) {
-            (Some(t), _) => self.rearank.score(text, &t),
-            (_, Some(t)) => self.rank_r1.score(text, &t),
-            _ => unreachable!("an example has one kind of truth"),
-        }
-    }
-
-    /// True when the answer is in the method's format: REARANK's `[a] > [b] > …`
-    /// answer, Rank-R1's think-then-answer form (whether or not the pick is right).
-    fn parsed(&self, e: &Example, text: &str, s: &Scored) -> bool {
-        match e.truth {
-            crate::data::Truth::Listwise { .. } => s.part("answer_format").unwrap_or(0.0) > 0.0,
-            crate::data::Truth::Setwise { .. } => self.rank_r1.in_format(text),
-        }
-    }
-
     /// One step: sample, score, update; appends to `metrics.jsonl`.
     pub fn train_step(&mut self) -> Result<StepRecord> {
         let step = self.step;
@@ -266,6 +252,7 @@ impl Trainer {
                     max_new_tokens: self.config.rollout.max_new_tokens,
                     temperature: self.config.rollout.temperature,
                     top_p: self.config.rollout.top_p,
+                    min_new_tokens: self.config.rollout.min_new_tokens,
                     seed: mix(self.config.run.seed, step + 1, g as u64 + 1),
                     ..Default::default()
                 },
@@ -273,8 +260,8 @@ impl Trainer {
             let eos = self.rollout.end_of_generation_ids().first().copied();
             for r in self.rollout.generate_n(&request, group) {
                 let gen = r?;
-                let s = self.score(e, &gen.text);
-                parsed += self.parsed(e, &gen.text, &s) as usize;
+                let s = self.rewards.score(e, &gen.text);
+                parsed += self.rewards.in_format(e, &gen.text, &s) as usize;
                 tokens += gen.token_ids.len();
                 let mut sampled = gen.token_ids;
                 // The end-of-turn token was sampled too: train on it, so the model
@@ -320,48 +307,24 @@ impl Trainer {
             .validation
             .len()
             .min(self.config.run.eval_examples.max(1));
-        let examples: Vec<Example> = self.validation[..take].to_vec();
-        let (mut reward, mut parsed) = (0.0, 0usize);
-        let (mut ndcg, mut initial, mut listwise) = (0.0, 0.0, 0usize);
-        for chunk in examples.chunks(8) {
-            let requests: Vec<GenerationRequest> = chunk
-                .iter()
-                .map(|e| GenerationRequest {
-                    prompt: Prompt::Chat(e.prompt.clone()),
-                    params: SamplingParams {
-                        max_new_tokens: self.config.rollout.max_new_tokens,
-                        temperature: 0.0,
-                        ..Default::default()
-                    },
-                })
-                .collect();
-            for (e, r) in chunk.iter().zip(self.rollout.generate(&requests)) {
-                let text = r?.text;
-                let s = self.score(e, &text);
-                let readable = self.parsed(e, &text, &s);
-                reward += s.total;
-                parsed += readable as usize;
-                if let Some(t) = e.listwise_truth() {
-                    let shown = rerank_eval::measures::ndcg_cut_of_labels(&t.labels, &t.labels, 10);
-                    initial += shown;
-                    // An unreadable answer keeps the order shown (the driver's fallback).
-                    ndcg += if readable {
-                        s.part("ndcg").unwrap_or(shown)
-                    } else {
-                        shown
-                    };
-                    listwise += 1;
-                }
-            }
-        }
-        let n = take as f64;
+        let options = EvalOptions {
+            max_new_tokens: self.config.rollout.max_new_tokens,
+            batch: 8,
+        };
+        let (summary, _) = evaluate(
+            &mut self.rollout,
+            &self.validation[..take],
+            &options,
+            |_| {},
+        )?;
         let record = EvalRecord {
             step: self.step,
             examples: take,
-            reward: reward / n,
-            parsed: parsed as f64 / n,
-            ndcg: (listwise > 0).then(|| ndcg / listwise as f64),
-            ndcg_initial: (listwise > 0).then(|| initial / listwise as f64),
+            reward: summary.reward,
+            parsed: summary.parsed,
+            completion_tokens: summary.completion_tokens,
+            ndcg: summary.ndcg,
+            ndcg_initial: summary.ndcg_initial,
             seconds: started.elapsed().as_secs_f64(),
         };
         append_line(&self.out.join(EVAL_FILE), &record)?;
