@@ -22,18 +22,19 @@ pub struct TrainArgs {
     pub output: PathBuf,
 }
 
-fn eval_line(e: &EvalRecord) -> String {
+fn eval_line(r: &EvalRecord) -> String {
+    let e = &r.summary;
     let ndcg = match (e.ndcg, e.ndcg_initial) {
         (Some(n), Some(i)) => format!(", nDCG@10 {n:.4} (order shown {i:.4})"),
         _ => String::new(),
     };
     format!(
         "validation after {} steps: reward {:.4}, parsed {:.0}% of {}{ndcg} [{:.0} s]",
-        e.step,
+        r.step,
         e.reward,
         100.0 * e.parsed,
         e.examples,
-        e.seconds
+        r.seconds
     )
 }
 

@@ -443,25 +443,31 @@ fn peft_applies_our_adapter_as_we_do() {
     }
 }
 
+/// The tiny model in f64 with a rank-2 adapter (seeded `seed`), `B` randomized too.
+fn adapted_f64(arch: &str, seed: u64, b_seed: u64) -> (Decoder, Adapter) {
+    let mut d = tiny(arch, DType::F64);
+    let adapter = Adapter::new(
+        LoraConfig {
+            rank: 2,
+            alpha: 4.0,
+            ..LoraConfig::default()
+        },
+        &d,
+        seed,
+    )
+    .unwrap();
+    randomize(&adapter, b_seed);
+    d.set_adapter(Some(adapter.clone())).unwrap();
+    (d, adapter)
+}
+
 /// Gradient checkpointing (`Decoder::logprob_gradients`: blocks recomputed one at a
 /// time in the backward pass) gives the plain backward pass's gradients and
 /// log-probabilities, to 1e-10 in f64, on every architecture.
 #[test]
 fn checkpointed_gradients_equal_the_plain_backward() {
     for arch in ["llama", "qwen2", "qwen3"] {
-        let mut d = tiny(arch, DType::F64);
-        let adapter = Adapter::new(
-            LoraConfig {
-                rank: 2,
-                alpha: 4.0,
-                ..LoraConfig::default()
-            },
-            &d,
-            3,
-        )
-        .unwrap();
-        randomize(&adapter, 5);
-        d.set_adapter(Some(adapter.clone())).unwrap();
+        let (d, adapter) = adapted_f64(arch, 3, 5);
         let plain = objective(&d).backward().unwrap();
         let seqs: Vec<Scored> = SEQS
             .iter()
@@ -518,19 +524,7 @@ fn checkpointed_gradients_equal_the_plain_backward() {
 #[test]
 fn a_group_sharing_its_prompt_equals_its_completions_run_alone() {
     for arch in ["llama", "qwen3"] {
-        let mut d = tiny(arch, DType::F64);
-        let adapter = Adapter::new(
-            LoraConfig {
-                rank: 2,
-                alpha: 4.0,
-                ..LoraConfig::default()
-            },
-            &d,
-            4,
-        )
-        .unwrap();
-        randomize(&adapter, 6);
-        d.set_adapter(Some(adapter.clone())).unwrap();
+        let (d, _) = adapted_f64(arch, 4, 6);
         let prompt = [3u32, 17, 8, 22, 5, 9, 1];
         let other = [4u32, 17, 8];
         let seqs: Vec<Vec<u32>> = vec![

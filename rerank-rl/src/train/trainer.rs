@@ -26,7 +26,7 @@ use super::optim::{AdamW, Schedule};
 use super::update::{Completion, UpdateConfig, UpdateStats, Updater};
 use crate::data::{io as data_io, Example};
 use crate::error::{io_error as io, Error, Result};
-use crate::evaluate::{evaluate, EvalOptions, Rewards};
+use crate::evaluate::{evaluate, EvalOptions, EvalSummary, Rewards};
 
 /// The metrics of one step (a line of `metrics.jsonl`).
 #[derive(Clone, Debug, Serialize)]
@@ -46,24 +46,15 @@ pub struct StepRecord {
     pub rollout_tokens_per_s: f64,
 }
 
-/// A validation pass (a line of `eval.jsonl`).
+/// A validation pass (a line of `eval.jsonl`): the steps done, the means of
+/// [`crate::evaluate`] over the validation examples, and the time taken.
 #[derive(Clone, Debug, Serialize)]
 pub struct EvalRecord {
     /// Steps done when it ran.
     pub step: u64,
-    /// Examples reranked.
-    pub examples: usize,
-    /// Mean reward (greedy answers).
-    pub reward: f64,
-    /// Share of answers in the method's format.
-    pub parsed: f64,
-    /// Mean answer length in tokens.
-    pub completion_tokens: f64,
-    /// Mean nDCG@10 of the answers' orders (REARANK; for unreadable answers, the
-    /// order shown), and of the order shown.
-    pub ndcg: Option<f64>,
-    /// Mean nDCG@10 of the order shown (the first stage's sample).
-    pub ndcg_initial: Option<f64>,
+    /// Examples, mean reward, share in format, answer length, nDCG@10 (greedy answers).
+    #[serde(flatten)]
+    pub summary: EvalSummary,
     /// Seconds spent.
     pub seconds: f64,
 }
@@ -319,12 +310,7 @@ impl Trainer {
         )?;
         let record = EvalRecord {
             step: self.step,
-            examples: take,
-            reward: summary.reward,
-            parsed: summary.parsed,
-            completion_tokens: summary.completion_tokens,
-            ndcg: summary.ndcg,
-            ndcg_initial: summary.ndcg_initial,
+            summary,
             seconds: started.elapsed().as_secs_f64(),
         };
         append_line(&self.out.join(EVAL_FILE), &record)?;
