@@ -7,7 +7,8 @@
 //! prompts run one at a time, bit for bit, and a shared prefix computed once and
 //! reused gives the same greedy text as without reuse.
 //!
-//! Needs the models (`rerank fetch-model smollm2-135m`, `… qwen2.5-0.5b`).
+//! Needs the models (`rerank fetch-model smollm2-135m`, `… qwen2.5-0.5b`); compares
+//! `qwen2.5-1.5b` too when it is installed.
 
 use candle_core::{Device, D};
 use rerank_model::candle::{Decoder, SeqCache};
@@ -27,6 +28,18 @@ fn tolerance(name: &str) -> (f32, f32) {
         "smollm2-135m" => (2.0, 0.3),
         _ => (0.8, 0.1),
     }
+}
+
+/// The models compared with llama.cpp: the two small ones (CI fetches them), and
+/// Qwen2.5-Coder-1.5B when it is installed (`rerank fetch-model qwen2.5-1.5b`; 1.1 GB,
+/// not fetched by the tests).
+fn compared_models() -> Vec<&'static str> {
+    let mut names = vec!["smollm2-135m", "qwen2.5-0.5b"];
+    match registry::find("qwen2.5-1.5b").and_then(|m| m.installed()) {
+        Some(_) => names.push("qwen2.5-1.5b"),
+        None => eprintln!("skipped qwen2.5-1.5b: run `rerank fetch-model qwen2.5-1.5b`"),
+    }
+    names
 }
 
 fn fixture() -> Value {
@@ -78,7 +91,7 @@ fn greedy(decoder: &Decoder, prompt: &[u32], n: usize) -> Vec<u32> {
 #[test]
 fn logits_and_greedy_tokens_match_llama_cpp() {
     let fx = fixture();
-    for name in ["smollm2-135m", "qwen2.5-0.5b"] {
+    for name in compared_models() {
         let (file, decoder) = load(name);
         let m = &fx["models"][&file];
         let fixed = ids(&m["fixed_ids"]);
@@ -95,6 +108,15 @@ fn logits_and_greedy_tokens_match_llama_cpp() {
             let logits: Vec<Vec<f32>> = logits.to_vec2().unwrap();
             assert_eq!(logits.len(), prompt.len());
             for (pos, row) in logits.iter().enumerate() {
+                if pos == 0 && name == "qwen2.5-1.5b" {
+                    // A sequence's first token alone: this model's first hidden state
+                    // has massive activations, which llama.cpp's 8-bit activations do
+                    // not survive (`<|im_start|>`, token 15: llama.cpp 22.0, transformers
+                    // on the dequantized weights 6.60, ours 6.64; "The": 14.4, 2.32, 2.43;
+                    // reference/first_position.py). From position 1 on it agrees as for
+                    // the other models.
+                    continue;
+                }
                 let top = ids(&case["top_ids"][pos]);
                 let top_v: Vec<f32> = case["top_logits"][pos]
                     .as_array()
