@@ -4,13 +4,14 @@
 //! evaluate`, for the before-and-after on the test split.
 //!
 //! ```no_run
+//! use candle_core::Device;
 //! use rerank_model::candle::CandleBackend;
 //! use rerank_model::ModelSource;
 //! use rerank_rl::data::io::read_examples;
 //! use rerank_rl::evaluate::{evaluate, EvalOptions};
 //!
 //! let test = read_examples("rl-data/test.jsonl".as_ref())?;
-//! let mut model = CandleBackend::load(&ModelSource::resolve("smollm2-135m")?, &Default::default())?;
+//! let mut model = CandleBackend::load(&ModelSource::resolve("smollm2-135m")?, &Device::Cpu)?;
 //! let (summary, _answers) = evaluate(&mut model, &test, &EvalOptions::default(), |_| {})?;
 //! println!("mean reward {:.3}, parsed {:.0}%", summary.reward, 100.0 * summary.parsed);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
