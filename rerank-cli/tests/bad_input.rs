@@ -318,7 +318,7 @@ fn input_errors_name_the_file_and_say_what_to_do() {
         1,
         "error: --tokenizer 'nosuchtok' is not a known model name, a GGUF file or a safetensors \
          folder: unknown model 'nosuchtok': not a file, not a folder, not a known name \
-         (smollm2-135m, qwen2.5-0.5b, gemma3-270m), not in the Hugging Face cache",
+         (smollm2-135m, qwen2.5-0.5b, qwen2.5-1.5b, gemma3-270m), not in the Hugging Face cache",
     );
     // A file that is not GGUF, with backtraces asked for: still one clean line.
     let fake = f.write("model.gguf", "this is not a model\n");
