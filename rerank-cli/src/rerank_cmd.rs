@@ -480,9 +480,7 @@ fn only_listed(topics: Vec<Query>, list: &Path, topics_file: &Path) -> Result<Ve
 }
 
 fn default_trace(output: &Path) -> PathBuf {
-    let mut p = output.as_os_str().to_owned();
-    p.push(".trace.jsonl");
-    PathBuf::from(p)
+    values::with_suffix(output, ".trace.jsonl")
 }
 
 pub fn run(args: RerankArgs) -> Result<()> {

@@ -22,7 +22,7 @@ use rerank_rl::reward::{
     RankGain, RankR1Reward, RankR1Rule, RearankReward, RearankWeights, Reward,
 };
 
-use crate::values::at_least_one;
+use crate::values::{at_least_one, with_suffix};
 
 #[derive(Subcommand, Debug)]
 pub enum RlCommand {
@@ -415,12 +415,6 @@ fn reward(a: RewardArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut p = prefix.as_os_str().to_owned();
-    p.push(suffix);
-    PathBuf::from(p)
 }
 
 fn evaluate(a: EvaluateArgs) -> Result<()> {

@@ -42,6 +42,13 @@ pub fn top_p(s: &str) -> Result<f32, String> {
     }
 }
 
+/// `prefix` with `suffix` appended to its last component (`out.run` → `out.run.trace.jsonl`).
+pub fn with_suffix(prefix: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    let mut p = prefix.as_os_str().to_owned();
+    p.push(suffix);
+    std::path::PathBuf::from(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,3 +272,22 @@ fn the_llm_judge_drives_the_ranking_algorithms() {
     .unwrap();
     assert!(out.iter().all(|r| r.calls.iter().all(|c| !c.applied)));
 }
+
+/// `min_new_tokens`: an answer that ends after a few tokens greedily ("Say hello.")
+/// goes on to the minimum when the end of generation is suppressed, then may stop.
+#[test]
+fn min_new_tokens_suppresses_the_end_of_generation() {
+    let mut b = backend();
+    let free = b
+        .generate(&[greedy(chat("Say hello."), 64)])
+        .remove(0)
+        .unwrap();
+    assert_eq!(free.finish, FinishReason::EndOfText, "{}", free.text);
+    let n = free.token_ids.len() + 5;
+    let mut req = greedy(chat("Say hello."), n);
+    req.params.min_new_tokens = n;
+    let forced = b.generate(&[req]).remove(0).unwrap();
+    assert_eq!(forced.token_ids.len(), n);
+    assert_eq!(forced.finish, FinishReason::Length);
+    assert_eq!(forced.token_ids[..free.token_ids.len()], free.token_ids[..]);
+}

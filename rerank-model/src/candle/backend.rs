@@ -287,23 +287,23 @@ fn sample(
     rng: &mut ChaCha8Rng,
     banned: &[u32],
 ) -> candle_core::Result<u32> {
-    let masked;
-    let logits = if banned.is_empty() {
-        logits
-    } else {
-        let mut v: Vec<f32> = logits.to_dtype(candle_core::DType::F32)?.to_vec1()?;
-        for &t in banned {
-            if let Some(x) = v.get_mut(t as usize) {
-                *x = f32::NEG_INFINITY;
-            }
-        }
-        masked = Tensor::from_vec(v, logits.dims1()?, logits.device())?;
-        &masked
-    };
-    if params.temperature <= 0.0 {
+    if params.temperature <= 0.0 && banned.is_empty() {
         return logits.argmax(D::Minus1)?.to_scalar::<u32>();
     }
-    let v: Vec<f32> = (logits / params.temperature as f64)?.to_vec1()?;
+    let mut v: Vec<f32> = if params.temperature <= 0.0 {
+        logits.to_vec1()?
+    } else {
+        (logits / params.temperature as f64)?.to_vec1()?
+    };
+    for &t in banned {
+        if let Some(x) = v.get_mut(t as usize) {
+            *x = f32::NEG_INFINITY;
+        }
+    }
+    if params.temperature <= 0.0 {
+        let best = (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b });
+        return Ok(best as u32);
+    }
     let mut idx: Vec<usize> = (0..v.len()).collect();
     idx.sort_unstable_by(|&a, &b| v[b].total_cmp(&v[a]));
     if params.top_k > 0 {
