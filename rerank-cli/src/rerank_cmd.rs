@@ -104,7 +104,9 @@ pub struct ModelArgs {
 /// Which method and its parameters (shared with `demo`).
 #[derive(Args, Clone, Debug)]
 pub struct MethodArgs {
-    /// rearank | rankgpt (listwise, sliding window) or rank-r1 | setwise (setwise heapsort)
+    /// rearank | rankgpt (listwise, sliding window), first (listwise in one forward pass
+    /// per window, from the identifiers' log-probabilities; no text generated) or
+    /// rank-r1 | setwise (setwise heapsort)
     #[arg(long, default_value = "rearank")]
     pub method: String,
 
@@ -143,7 +145,16 @@ pub struct MethodArgs {
     #[arg(long, default_value = "reference", value_parser = ["reference", "lenient"])]
     pub setwise_parse: String,
 
-    /// A custom prompt template (TOML; see examples/custom_prompt) instead of the method's
+    /// How a setwise method reads the model: generate (the model answers, Rank-R1's way)
+    /// or likelihood (one forward pass, the pick is the label whose `[k]` is likeliest
+    /// after the answer prefix, llm-rankers' way; no text generated)
+    #[arg(long, default_value = "generate", value_parser = ["generate", "likelihood"])]
+    pub setwise_scoring: String,
+
+    /// The prompt: a built-in template's name (rearank, rankgpt, rank-r1, setwise,
+    /// rank-r1-v0.2, rankzephyr; `--method first --prompt rearank` reads REARANK's prompt
+    /// in one pass) or a TOML template file (see examples/custom_prompt) instead of the
+    /// method's
     #[arg(long)]
     pub prompt: Option<PathBuf>,
 }
@@ -340,10 +351,32 @@ pub fn build_reranker_with<B: rerank_model::Backend + 'static>(
             seed: m.seed,
             ..Default::default()
         });
+    if a.setwise_scoring == "likelihood" {
+        if method.template_kind() != rerank_prompt::TemplateKind::Setwise {
+            anyhow::bail!(
+                "--setwise-scoring likelihood applies to the setwise methods (rank-r1, setwise), not {method}; for a listwise window read in one pass use --method first"
+            );
+        }
+        builder = builder.scoring(rerank::Scoring::Likelihood);
+    }
     let mut prompt = serde_json::Value::String(method.template_name().into());
     if let Some(p) = &a.prompt {
-        let t = Template::from_toml_file_as(p, method.template_kind())?;
-        prompt = serde_json::json!({"file": p, "text": std::fs::read_to_string(p)?});
+        let name = p.to_string_lossy();
+        let t = if !p.exists() && rerank_prompt::template::BUILTIN.contains(&name.as_ref()) {
+            prompt = serde_json::Value::String(name.to_string());
+            Template::builtin(&name)?
+        } else {
+            let t = Template::from_toml_file_as(p, method.template_kind())?;
+            prompt = serde_json::json!({"file": p, "text": std::fs::read_to_string(p)?});
+            t
+        };
+        if t.kind != method.template_kind() {
+            anyhow::bail!(
+                "--prompt {name}: a {} template, but {method} needs a {} one",
+                t.kind.name(),
+                method.template_kind().name()
+            );
+        }
         builder = builder.template(t);
     }
     let reranker = builder.build()?;
@@ -364,6 +397,7 @@ pub fn build_reranker_with<B: rerank_model::Backend + 'static>(
     for (key, value, default) in [
         ("fallback", &a.fallback, "keep-top"),
         ("setwise_parse", &a.setwise_parse, "reference"),
+        ("setwise_scoring", &a.setwise_scoring, "generate"),
     ] {
         if value != default {
             config[key] = value.as_str().into();

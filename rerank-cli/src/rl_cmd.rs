@@ -18,9 +18,6 @@ use rerank_rl::data::listwise::{ListwiseConfig, NdcgFilter};
 use rerank_rl::data::setwise::{Negatives, SetwiseConfig};
 use rerank_rl::data::{io, BuildReport, Example, Sources, Split, SplitSpec};
 use rerank_rl::export;
-use rerank_rl::reward::{
-    RankGain, RankR1Reward, RankR1Rule, RearankReward, RearankWeights, Reward,
-};
 
 use crate::values::{at_least_one, with_suffix};
 
@@ -54,6 +51,15 @@ pub struct EvaluateArgs {
 
     #[command(flatten)]
     pub model: crate::rerank_cmd::ModelArgs,
+
+    /// Generation stops when an answer contains this (kept in it; repeatable), as
+    /// inference stops at `</answer>`
+    #[arg(long)]
+    pub stop: Vec<String>,
+
+    /// REARANK's rank term: normalized (the paper's), raw or difference (its ablations)
+    #[arg(long, default_value = "normalized", value_parser = ["normalized", "raw", "difference"])]
+    pub gain: String,
 
     /// Output prefix: writes OUTPUT.answers.jsonl and OUTPUT.json
     #[arg(short, long)]
@@ -135,6 +141,11 @@ pub struct BuildArgs {
     /// best (its ideal order against all the query's judgements)
     #[arg(long, default_value = "initial", value_parser = ["initial", "best"])]
     pub ndcg_filter: String,
+
+    /// rearank: show the training split's windows in a random order (the same draws;
+    /// validation and test keep the first-stage order inference shows)
+    #[arg(long)]
+    pub shuffle_train: bool,
 
     /// rank-r1: sets per query
     #[arg(long, default_value_t = 1, value_parser = at_least_one)]
@@ -263,6 +274,7 @@ fn build_data(a: BuildArgs) -> Result<()> {
                         NdcgFilter::Initial
                     },
                     seed: a.seed,
+                    shuffle_train: a.shuffle_train,
                 },
             )?
         }
@@ -363,19 +375,13 @@ fn reward(a: RewardArgs) -> Result<()> {
     let examples = io::read_examples(&a.data)?;
     let by_id: HashMap<&str, &Example> = examples.iter().map(|e| (e.id.as_str(), e)).collect();
     let completions = io::read_completions(&a.completions)?;
-    let rearank = RearankReward::new(
-        match a.gain.as_str() {
-            "raw" => RankGain::Raw,
-            "difference" => RankGain::Difference,
-            _ => RankGain::Normalized,
-        },
-        RearankWeights::default(),
-    );
-    let rank_r1 = RankR1Reward::new(if a.rule == "lenient" {
-        RankR1Rule::Lenient
-    } else {
-        RankR1Rule::Exact
-    });
+    let rewards = rerank_rl::train::config::RewardConfig {
+        gain: a.gain.clone(),
+        setwise_rule: a.rule.clone(),
+        ..Default::default()
+    }
+    .rewards()
+    .map_err(anyhow::Error::msg)?;
     let mut out: Box<dyn std::io::Write> = match &a.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -393,11 +399,7 @@ fn reward(a: RewardArgs) -> Result<()> {
                 a.data.display()
             );
         };
-        let s = match (e.listwise_truth(), e.setwise_truth()) {
-            (Some(t), _) => rearank.score(&c.completion, &t),
-            (_, Some(t)) => rank_r1.score(&c.completion, &t),
-            _ => unreachable!("an example has one truth"),
-        };
+        let s = rewards.score(e, &c.completion);
         let mut line = serde_json::json!({"id": c.id, "reward": s.total});
         for p in &s.parts {
             line[p.name] = p.value.into();
@@ -426,13 +428,20 @@ fn evaluate(a: EvaluateArgs) -> Result<()> {
     let options = rerank_rl::evaluate::EvalOptions {
         max_new_tokens: a.model.max_new_tokens,
         batch: a.model.batch,
+        stop: a.stop.clone(),
     };
+    let rewards = rerank_rl::train::config::RewardConfig {
+        gain: a.gain.clone(),
+        ..Default::default()
+    }
+    .rewards()
+    .map_err(anyhow::Error::msg)?;
     let bar = ProgressBar::new(examples.len() as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} examples {elapsed} (eta {eta})")
             .expect("valid template"),
     );
     let (summary, answers) =
-        rerank_rl::evaluate::evaluate(&mut backend, &examples, &options, |n| {
+        rerank_rl::evaluate::evaluate(&mut backend, &examples, &options, &rewards, |n| {
             bar.set_position(n as u64)
         })?;
     bar.finish_and_clear();
@@ -447,6 +456,8 @@ fn evaluate(a: EvaluateArgs) -> Result<()> {
         "model": a.model.model,
         "adapter": a.model.adapter,
         "max_new_tokens": a.model.max_new_tokens,
+        "stop": a.stop,
+        "gain": a.gain,
         "summary": summary,
     });
     let path = with_suffix(&a.output, ".json");

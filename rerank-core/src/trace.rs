@@ -91,6 +91,11 @@ pub struct CallRecord {
     /// How the output was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parse: Option<ParseReport>,
+    /// A single-pass call (no text generated: FIRST's listwise order, setwise
+    /// likelihood): the log-probability of each identifier `[1]`, `[2]`, … being the
+    /// answer's first, in the order the model saw the candidates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_logprobs: Option<Vec<f32>>,
 }
 
 /// One judge call as a ranking algorithm made it: one JSON line of a trace file.

@@ -44,6 +44,6 @@ pub use backend::{
 pub use counter::TokenizerCounter;
 pub use error::{Error, Result};
 pub use gguf::{GgufFile, ModelInfo};
-pub use judge::LlmJudge;
+pub use judge::{order_by_scores, LlmJudge, Scoring};
 pub use registry::{KnownModel, DEFAULT_MODEL, KNOWN};
 pub use source::ModelSource;

@@ -299,6 +299,29 @@ impl Template {
         out
     }
 
+    /// What a single-pass method (FIRST's listwise order, setwise likelihood) puts
+    /// after the chat's generation prompt, so that the next token is an identifier:
+    /// the answer's opening up to its first `[`. A template that asks for reasoning
+    /// gets an empty `<think>` block first (Qwen3's way of answering without
+    /// reasoning), one with answer tags the opening `<answer>` tag.
+    ///
+    /// ```
+    /// use rerank_prompt::Template;
+    /// assert_eq!(Template::builtin("rankgpt")?.answer_prefix(), "[");
+    /// assert_eq!(Template::builtin("setwise")?.answer_prefix(), "<answer>[");
+    /// assert_eq!(Template::builtin("rearank")?.answer_prefix(), "<think>\n\n</think>\n\n<answer>[");
+    /// # Ok::<(), rerank_prompt::Error>(())
+    /// ```
+    pub fn answer_prefix(&self) -> String {
+        let think = if self.reasoning {
+            "<think>\n\n</think>\n\n"
+        } else {
+            ""
+        };
+        let open = if self.answer_tags { "<answer>" } else { "" };
+        format!("{think}{open}[")
+    }
+
     /// The chat messages for one window or set of documents, each prepared with
     /// [`Template::prepare_passage`]: exactly what `rerank_model::LlmJudge` sends to a
     /// model, and what `rerank-rl`'s training examples are built from, so that a model

@@ -8,11 +8,12 @@
 //! use rerank_model::candle::CandleBackend;
 //! use rerank_model::ModelSource;
 //! use rerank_rl::data::io::read_examples;
-//! use rerank_rl::evaluate::{evaluate, EvalOptions};
+//! use rerank_rl::evaluate::{evaluate, EvalOptions, Rewards};
 //!
 //! let test = read_examples("rl-data/test.jsonl".as_ref())?;
 //! let mut model = CandleBackend::load(&ModelSource::resolve("smollm2-135m")?, &Device::Cpu)?;
-//! let (summary, _answers) = evaluate(&mut model, &test, &EvalOptions::default(), |_| {})?;
+//! let options = EvalOptions::default();
+//! let (summary, _answers) = evaluate(&mut model, &test, &options, &Rewards::default(), |_| {})?;
 //! println!("mean reward {:.3}, parsed {:.0}%", summary.reward, 100.0 * summary.parsed);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -61,6 +62,8 @@ pub struct EvalOptions {
     pub max_new_tokens: usize,
     /// Prompts sent to the backend at once.
     pub batch: usize,
+    /// Stop strings (kept in the answer), as inference stops at `</answer>`.
+    pub stop: Vec<String>,
 }
 
 impl Default for EvalOptions {
@@ -68,6 +71,7 @@ impl Default for EvalOptions {
         EvalOptions {
             max_new_tokens: 256,
             batch: 8,
+            stop: Vec::new(),
         }
     }
 }
@@ -113,18 +117,18 @@ pub struct EvalSummary {
 }
 
 /// Answers every example greedily (in batches of `options.batch`, calling `progress`
-/// with the number done after each) and scores the answers.
+/// with the number done after each) and scores the answers with `rewards`.
 pub fn evaluate<B>(
     backend: &mut B,
     examples: &[Example],
     options: &EvalOptions,
+    rewards: &Rewards,
     mut progress: impl FnMut(usize),
 ) -> Result<(EvalSummary, Vec<Answer>)>
 where
     B: Backend,
     Error: From<B::Error>,
 {
-    let rewards = Rewards::default();
     let mut answers = Vec::with_capacity(examples.len());
     for chunk in examples.chunks(options.batch.max(1)) {
         let requests: Vec<GenerationRequest> = chunk
@@ -134,6 +138,7 @@ where
                 params: SamplingParams {
                     max_new_tokens: options.max_new_tokens,
                     temperature: 0.0,
+                    stop: options.stop.clone(),
                     ..Default::default()
                 },
             })

@@ -35,6 +35,7 @@ pub use candidates::{candidates_from_run, CandidateReport};
 pub use error::{Error, Result};
 pub use method::{Algorithm, Method, MethodParams};
 pub use rerank_core::Fallback;
+pub use rerank_model::Scoring;
 pub use rerank_prompt::parse::SetwiseMode;
 pub use reranker::{Reranker, RerankerBuilder};
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rerank_core::{Coverage, Fallback, Setwise, SlidingWindow, SortMethod};
+use rerank_model::Scoring;
 use rerank_prompt::TemplateKind;
 
 use crate::error::Error;
@@ -15,6 +16,7 @@ use crate::error::Error;
 /// | --- | --- | --- |
 /// | `rearank` | REARANK's reasoning prompt | sliding window 20, step 10, bottom up |
 /// | `rankgpt` | RankGPT's prompt (no reasoning) | sliding window 20, step 10 |
+/// | `first` | RankGPT's prompt, read in one forward pass (FIRST: the window ordered by each identifier's log-probability as the answer's first; no text generated) | sliding window 20, step 10 |
 /// | `rank-r1` | Rank-R1's reasoning setwise prompt | heapsort, sets of 20 (19 children), top 10 |
 /// | `setwise` | Setwise (llm-rankers) prompt | heapsort, sets of 4 (3 children), top 10 |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,6 +25,10 @@ pub enum Method {
     Rearank,
     /// RankGPT (listwise).
     RankGpt,
+    /// FIRST (listwise, single pass): RankGPT's prompt, each window ordered by the
+    /// log-probabilities of its identifiers at the answer's first position
+    /// ([`rerank_model::Scoring::Likelihood`]).
+    First,
     /// Rank-R1 (setwise with reasoning).
     RankR1,
     /// Setwise heapsort with the llm-rankers prompt.
@@ -31,9 +37,10 @@ pub enum Method {
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 4] = [
+    pub const ALL: [Method; 5] = [
         Method::Rearank,
         Method::RankGpt,
+        Method::First,
         Method::RankR1,
         Method::Setwise,
     ];
@@ -43,6 +50,7 @@ impl Method {
         match self {
             Method::Rearank => "rearank",
             Method::RankGpt => "rankgpt",
+            Method::First => "first",
             Method::RankR1 => "rank-r1",
             Method::Setwise => "setwise",
         }
@@ -50,13 +58,25 @@ impl Method {
 
     /// The built-in template this method uses.
     pub fn template_name(self) -> &'static str {
-        self.name()
+        match self {
+            Method::First => "rankgpt",
+            m => m.name(),
+        }
+    }
+
+    /// How the method reads the model: [`Scoring::Likelihood`] for FIRST, generated
+    /// answers for the others (a builder or command-line option can change it).
+    pub fn scoring(self) -> Scoring {
+        match self {
+            Method::First => Scoring::Likelihood,
+            _ => Scoring::Generate,
+        }
     }
 
     /// Whether this method's template orders windows or picks from sets.
     pub fn template_kind(self) -> TemplateKind {
         match self {
-            Method::Rearank | Method::RankGpt => TemplateKind::Listwise,
+            Method::Rearank | Method::RankGpt | Method::First => TemplateKind::Listwise,
             Method::RankR1 | Method::Setwise => TemplateKind::Setwise,
         }
     }
@@ -64,14 +84,16 @@ impl Method {
     /// The algorithm with this method's published parameters, changed by `p`.
     pub fn algorithm(self, p: &MethodParams) -> Algorithm {
         match self {
-            Method::Rearank | Method::RankGpt => Algorithm::Listwise(SlidingWindow {
-                rank_start: 0,
-                rank_end: p.top,
-                window: p.window,
-                step: p.step,
-                passes: p.passes,
-                coverage: Coverage::RankGpt,
-            }),
+            Method::Rearank | Method::RankGpt | Method::First => {
+                Algorithm::Listwise(SlidingWindow {
+                    rank_start: 0,
+                    rank_end: p.top,
+                    window: p.window,
+                    step: p.step,
+                    passes: p.passes,
+                    coverage: Coverage::RankGpt,
+                })
+            }
             Method::RankR1 | Method::Setwise => Algorithm::Setwise(Setwise {
                 method: SortMethod::HeapSort,
                 num_child: p
@@ -99,7 +121,7 @@ impl FromStr for Method {
             .find(|m| m.name() == s.to_ascii_lowercase())
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown method '{s}'; choose one of rearank, rankgpt, rank-r1, setwise"
+                    "unknown method '{s}'; choose one of rearank, rankgpt, first, rank-r1, setwise"
                 ))
             })
     }

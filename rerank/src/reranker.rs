@@ -8,7 +8,7 @@ use rerank_core::{
     DriverOptions, Fallback, Query, QueryFeed, Ranking,
 };
 use rerank_model::candle::{CandleBackend, Weights};
-use rerank_model::{Backend, LlmJudge, ModelSource, SamplingParams};
+use rerank_model::{Backend, LlmJudge, ModelSource, SamplingParams, Scoring};
 use rerank_prompt::parse::SetwiseMode;
 use rerank_prompt::{Template, TemplateKind};
 
@@ -60,6 +60,7 @@ pub struct RerankerBuilder<B: Backend = CandleBackend> {
     max_new_tokens: Option<usize>,
     sampling: Option<SamplingParams>,
     setwise_mode: SetwiseMode,
+    scoring: Option<Scoring>,
     batch_size: usize,
 }
 
@@ -80,6 +81,7 @@ impl Reranker<CandleBackend> {
             max_new_tokens: None,
             sampling: None,
             setwise_mode: SetwiseMode::Reference,
+            scoring: None,
             batch_size: 8,
         }
     }
@@ -154,6 +156,7 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
             max_new_tokens: self.max_new_tokens,
             sampling: self.sampling,
             setwise_mode: self.setwise_mode,
+            scoring: self.scoring,
             batch_size: self.batch_size,
         }
     }
@@ -246,6 +249,15 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
         self
     }
 
+    /// How the model is read: generated answers, or one forward pass scoring each
+    /// identifier ([`Scoring::Likelihood`]: FIRST's order for a listwise method,
+    /// llm-rankers' likelihood pick for a setwise one). Default: the method's own
+    /// ([`Method::scoring`]).
+    pub fn scoring(mut self, scoring: Scoring) -> Self {
+        self.scoring = Some(scoring);
+        self
+    }
+
     /// Most prompts sent to the backend in one batch (across queries); default 8.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n;
@@ -298,6 +310,7 @@ impl<B: Backend + 'static> RerankerBuilder<B> {
         let backend = loader(&self.device, self.weights, self.adapter.as_deref())?;
         let mut judge = LlmJudge::new(backend, template)?;
         judge.setwise_mode = self.setwise_mode;
+        judge.scoring = self.scoring.unwrap_or(self.method.scoring());
         if let Some(s) = self.sampling {
             judge.params = SamplingParams {
                 stop: if s.stop.is_empty() {

@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use rerank_prompt::ChatTemplate;
 
 use super::model::{Decoder, SeqCache};
+use super::token_logprobs::Scored;
 use crate::backend::{
     Backend, BackendInfo, FinishReason, Generation, GenerationRequest, LogprobRequest, Prompt,
     SamplingParams, Timings,
@@ -396,46 +397,115 @@ impl Backend for CandleBackend {
         self.chat.as_ref()
     }
 
+    /// The prompt of each request is computed once for all its continuations, and
+    /// requests run packed together (up to [`LOGPROB_PASS_TOKENS`] prompt tokens per
+    /// pass), through [`Decoder::token_logprobs`], the vocabulary projection only at
+    /// the rows that predict a continuation's tokens.
     fn logprobs(&mut self, requests: &[LogprobRequest]) -> Vec<Result<Vec<f32>>> {
-        requests
+        let ctx = self.decoder.info().context_length;
+        // Encode; a request whose prompt or continuations cannot be used fails alone.
+        let encoded: Vec<Result<(Vec<u32>, Vec<Vec<u32>>)>> = requests
             .iter()
             .map(|r| {
                 let prompt = self.prompt_ids(&r.prompt, 0)?;
-                r.continuations
+                let conts = r
+                    .continuations
                     .iter()
-                    .map(|c| {
-                        let cont = self.encode(c)?;
-                        let mut ids = prompt.clone();
-                        ids.extend_from_slice(&cont);
-                        let mut cache = self.decoder.new_cache();
-                        let logits = self
-                            .decoder
-                            .forward(&[&ids], std::slice::from_mut(&mut cache), true)?
-                            .remove(0);
-                        let lp = log_softmax_rows(&logits).map_err(candle_error)?;
-                        let mut total = 0f32;
-                        for (j, &t) in cont.iter().enumerate() {
-                            total += lp[prompt.len() - 1 + j][t as usize];
-                        }
-                        Ok(total)
-                    })
-                    .collect()
+                    .map(|c| self.encode(c))
+                    .collect::<Result<Vec<_>>>()?;
+                let longest = conts.iter().map(Vec::len).max().unwrap_or(0);
+                if prompt.len() + longest > ctx {
+                    return Err(Error::Unsupported(format!(
+                        "the prompt has {} tokens and a continuation {longest} more, but {} holds {ctx}; shorten the passages or the window",
+                        prompt.len(),
+                        self.name
+                    )));
+                }
+                Ok((prompt, conts))
             })
+            .collect();
+        let mut out: Vec<Option<Result<Vec<f32>>>> = encoded
+            .iter()
+            .map(|e| match e {
+                Err(err) => Some(Err(Error::Unsupported(err.to_string()))),
+                Ok(_) => None,
+            })
+            .collect();
+        let ready: Vec<usize> = (0..requests.len()).filter(|&i| out[i].is_none()).collect();
+        let mut at = 0;
+        while at < ready.len() {
+            // One pass: requests until their prompts reach the budget (at least one).
+            let mut end = at;
+            let mut tokens = 0;
+            while end < ready.len() {
+                let n = encoded[ready[end]].as_ref().map_or(0, |(p, _)| p.len());
+                if end > at && tokens + n > LOGPROB_PASS_TOKENS {
+                    break;
+                }
+                tokens += n;
+                end += 1;
+            }
+            let pass = &ready[at..end];
+            at = end;
+            // Every non-empty continuation after its prompt; sequences of one request
+            // share the prompt, which the decoder then computes once.
+            let (seqs, froms): (Vec<Vec<u32>>, Vec<usize>) =
+                pass.iter()
+                    .flat_map(|&i| {
+                        let (prompt, conts) = encoded[i].as_ref().expect("encoded");
+                        conts.iter().filter(|c| !c.is_empty()).map(move |c| {
+                            ([prompt.as_slice(), c.as_slice()].concat(), prompt.len())
+                        })
+                    })
+                    .unzip();
+            let scored: Vec<Scored<'_>> = seqs
+                .iter()
+                .zip(&froms)
+                .map(|(ids, &from)| Scored { ids, from })
+                .collect();
+            let result = if scored.is_empty() {
+                Ok(Vec::new())
+            } else {
+                self.decoder.token_logprobs(&scored)
+            };
+            match result {
+                Err(e) => {
+                    for &i in pass {
+                        out[i] = Some(Err(Error::Unsupported(e.to_string())));
+                    }
+                }
+                Ok(tensors) => {
+                    let mut sums = tensors.iter().map(|t| {
+                        t.to_dtype(candle_core::DType::F32)
+                            .and_then(|t| t.to_vec1::<f32>())
+                            .map(|v| v.iter().sum::<f32>())
+                            .map_err(candle_error)
+                    });
+                    for &i in pass {
+                        let (_, conts) = encoded[i].as_ref().expect("encoded");
+                        let scores: Result<Vec<f32>> = conts
+                            .iter()
+                            .map(|c| {
+                                if c.is_empty() {
+                                    Ok(0.0)
+                                } else {
+                                    sums.next().expect("one sum per scored continuation")
+                                }
+                            })
+                            .collect();
+                        out[i] = Some(scores);
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| o.expect("every request answered"))
             .collect()
     }
 }
 
-fn log_softmax_rows(logits: &Tensor) -> candle_core::Result<Vec<Vec<f32>>> {
-    let rows: Vec<Vec<f32>> = logits.to_vec2()?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let m = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let lse = m + r.iter().map(|x| (x - m).exp()).sum::<f32>().ln();
-            r.into_iter().map(|x| x - lse).collect()
-        })
-        .collect())
-}
+/// Prompt tokens per pass of [`Backend::logprobs`] (requests are packed up to this).
+pub const LOGPROB_PASS_TOKENS: usize = 16_384;
 
 impl CandleBackend {
     fn run(

@@ -13,12 +13,19 @@
 //!   possible nDCG@10": the draw in its ideal order, against every judged document of
 //!   the query, so it measures how much of the query's relevant material the draw
 //!   holds; over the draw's own labels the best possible is always 1);
-//! - a query whose pool is no larger than the window gives one draw, the whole pool.
+//! - a query whose pool is no larger than the window gives one draw, the whole pool;
+//! - with [`ListwiseConfig::shuffle_train`], the training split's windows are shown
+//!   in a random order instead (RankZephyr's augmentation of shuffled inputs): the
+//!   same draws, kept or dropped by the same filter on their first-stage order, so a
+//!   policy cannot score by keeping the order it is shown, which in first-stage order
+//!   is often nearly ideal. Validation and test windows keep the first-stage order
+//!   that inference shows.
 
 use rand::seq::index::sample;
+use rand::seq::SliceRandom;
 use rerank_eval::measures::ndcg_cut_of_labels;
 
-use super::{example, pools, query_rng, BuildReport, Example, Sources, Truth};
+use super::{example, pools, query_rng, BuildReport, Example, Sources, Split, Truth};
 use crate::error::{Error, Result};
 
 /// Which nDCG@10 the draw filter compares with `min_ndcg`; see the module docs.
@@ -46,6 +53,8 @@ pub struct ListwiseConfig {
     pub filter: NdcgFilter,
     /// The seed.
     pub seed: u64,
+    /// Show the training split's windows shuffled (see the module documentation).
+    pub shuffle_train: bool,
 }
 
 impl Default for ListwiseConfig {
@@ -57,6 +66,7 @@ impl Default for ListwiseConfig {
             min_ndcg: 0.1,
             filter: NdcgFilter::Initial,
             seed: 0,
+            shuffle_train: false,
         }
     }
 }
@@ -81,6 +91,8 @@ pub fn build(src: &Sources<'_>, cfg: &ListwiseConfig) -> Result<(Vec<Example>, B
     let mut out = Vec::new();
     for pool in pools(src, cfg.pool, &mut report)? {
         let mut rng = query_rng(cfg.seed, &pool.query.id);
+        // Its own stream, so the draws are the same with and without shuffling.
+        let mut shuffle_rng = query_rng(cfg.seed ^ 0x5348_5546_464c_4521, &pool.query.id);
         let n = pool.docs.len();
         let draws = if n <= cfg.window {
             1.min(n)
@@ -114,6 +126,12 @@ pub fn build(src: &Sources<'_>, cfg: &ListwiseConfig) -> Result<(Vec<Example>, B
                 continue;
             }
             report.count("kept", 1);
+            let labels = if cfg.shuffle_train && pool.split == Split::Train {
+                chosen.shuffle(&mut shuffle_rng);
+                chosen.iter().map(|&i| pool.labels[i]).collect()
+            } else {
+                labels
+            };
             let docs: Vec<_> = chosen.iter().map(|&i| pool.docs[i]).collect();
             let truth = Truth::Listwise { labels };
             out.push(example(src, &pool, kept, &docs, truth)?);

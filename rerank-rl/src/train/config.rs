@@ -23,6 +23,9 @@
 //! lr = 1e-4
 //! warmup_steps = 2
 //!
+//! [reward]
+//! gain = "normalized"               # REARANK's rank term (or raw, difference)
+//!
 //! [run]
 //! steps = 40
 //! prompts_per_step = 2
@@ -40,7 +43,9 @@ use serde::{Deserialize, Serialize};
 
 use super::optim::{AdamWConfig, Decay};
 use crate::error::{Error, Result};
+use crate::evaluate::Rewards;
 use crate::grpo::{AdvantageConfig, Aggregation, KlPenalty, PolicyLoss, RatioLevel, RewardScaling};
+use crate::reward::{RankGain, RankR1Reward, RankR1Rule, RearankReward, RearankWeights};
 
 /// The whole run; see the module documentation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,6 +73,86 @@ pub struct TrainConfig {
     /// Steps, batches, checkpoints.
     #[serde(default)]
     pub run: RunConfig,
+    /// The reward's variant and weights.
+    #[serde(default)]
+    pub reward: RewardConfig,
+}
+
+/// Which reward, with which weights (REARANK's defaults; see
+/// [`crate::reward::RearankReward`] and [`crate::reward::RankR1Reward`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RewardConfig {
+    /// REARANK's rank term: `normalized` (the paper's gain over the initial order,
+    /// divided by the most there was to gain), `raw` (nDCG@10 of the answer) or
+    /// `difference` (its gain over the initial order), the paper's ablations.
+    pub gain: String,
+    /// Weight of the rank term (0.8).
+    pub rank: f64,
+    /// Weight of `r_format1`, reasoning and answer blocks (0.1).
+    pub think_answer: f64,
+    /// Weight of `r_format2`, the `[a] > [b]` answer (0.1).
+    pub answer_format: f64,
+    /// Rank-R1: `exact` (the published rule) or `lenient`.
+    pub setwise_rule: String,
+}
+
+impl Default for RewardConfig {
+    fn default() -> Self {
+        let w = RearankWeights::default();
+        RewardConfig {
+            gain: "normalized".into(),
+            rank: w.rank,
+            think_answer: w.think_answer,
+            answer_format: w.answer_format,
+            setwise_rule: "exact".into(),
+        }
+    }
+}
+
+impl RewardConfig {
+    /// The rewards this configuration describes.
+    pub fn rewards(&self) -> std::result::Result<Rewards, String> {
+        let gain = match self.gain.as_str() {
+            "normalized" => RankGain::Normalized,
+            "raw" => RankGain::Raw,
+            "difference" => RankGain::Difference,
+            other => {
+                return Err(format!(
+                    "reward.gain is '{other}': use normalized, raw or difference"
+                ))
+            }
+        };
+        let rule = match self.setwise_rule.as_str() {
+            "exact" => RankR1Rule::Exact,
+            "lenient" => RankR1Rule::Lenient,
+            other => {
+                return Err(format!(
+                    "reward.setwise_rule is '{other}': use exact or lenient"
+                ))
+            }
+        };
+        for (key, v) in [
+            ("reward.rank", self.rank),
+            ("reward.think_answer", self.think_answer),
+            ("reward.answer_format", self.answer_format),
+        ] {
+            if !v.is_finite() {
+                return Err(format!("{key} is {v}: a weight must be a finite number"));
+            }
+        }
+        Ok(Rewards {
+            rearank: RearankReward::new(
+                gain,
+                RearankWeights {
+                    rank: self.rank,
+                    think_answer: self.think_answer,
+                    answer_format: self.answer_format,
+                },
+            ),
+            rank_r1: RankR1Reward::new(rule),
+        })
+    }
 }
 
 /// How completions are sampled.
@@ -82,6 +167,9 @@ pub struct RolloutConfig {
     pub top_p: f32,
     /// Most tokens per completion.
     pub max_new_tokens: usize,
+    /// Sampling stops when a completion contains one of these (kept in it), as
+    /// inference stops at `</answer>`; empty by default.
+    pub stop: Vec<String>,
     /// The end of generation is not sampled before this many tokens (0: no minimum;
     /// for benchmarks that need completions of one length, as TRL's
     /// `generation_kwargs = {"min_new_tokens": …}`).
@@ -95,6 +183,7 @@ impl Default for RolloutConfig {
             temperature: 1.0,
             top_p: 1.0,
             max_new_tokens: 256,
+            stop: Vec::new(),
             min_new_tokens: 0,
         }
     }
@@ -267,6 +356,7 @@ impl TrainConfig {
         }
         self.policy_loss()?;
         self.advantage()?;
+        self.reward.rewards()?;
         let o = &self.optim;
         if !(o.lr.is_finite() && o.lr > 0.0) {
             return Err(format!("optim.lr is {}: it must be above 0", o.lr));

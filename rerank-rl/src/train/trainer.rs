@@ -46,6 +46,30 @@ pub struct StepRecord {
     pub rollout_tokens_per_s: f64,
 }
 
+/// One sampled completion and its reward (a line of `completions.jsonl`, TRL's
+/// `log_completions`): what the policy wrote at each step, for reading a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct SampleRecord {
+    /// The step (from 1).
+    pub step: u64,
+    /// The training example's id.
+    pub example: String,
+    /// The completion's place in its group.
+    pub sample: usize,
+    /// Its reward, and the reward's parts.
+    pub reward: f64,
+    /// The reward's parts by name.
+    pub parts: std::collections::BTreeMap<String, f64>,
+    /// In the method's format.
+    pub parsed: bool,
+    /// Why sampling ended (`end_of_text`, `stop`, `length`).
+    pub finish: &'static str,
+    /// Tokens sampled.
+    pub tokens: usize,
+    /// The text.
+    pub text: String,
+}
+
 /// A validation pass (a line of `eval.jsonl`): the steps done, the means of
 /// [`crate::evaluate`] over the validation examples, and the time taken.
 #[derive(Clone, Debug, Serialize)]
@@ -77,6 +101,8 @@ const CONFIG_FILE: &str = "train-config.json";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 /// Validation passes in the output folder.
 pub const EVAL_FILE: &str = "eval.jsonl";
+/// Every sampled completion, in the output folder.
+pub const COMPLETIONS_FILE: &str = "completions.jsonl";
 
 impl Trainer {
     /// Opens the run in `out`: a new one, or the one there, resumed from its last
@@ -162,9 +188,10 @@ impl Trainer {
             max_grad_norm: config.optim.max_grad_norm,
         };
         let updater = Updater::new(dense, optimizer, schedule, update)?;
+        let rewards = config.reward.rewards().map_err(Error::Config)?;
         // Metrics written after the checkpoint belong to steps that will be redone
         // (all of them when there is no checkpoint).
-        for file in [METRICS_FILE, EVAL_FILE] {
+        for file in [METRICS_FILE, EVAL_FILE, COMPLETIONS_FILE] {
             let path = out.join(file);
             match &found {
                 Some(_) => truncate_after(&path, step)?,
@@ -180,7 +207,7 @@ impl Trainer {
             adapter,
             train,
             validation,
-            rewards: Rewards::default(),
+            rewards,
             step,
         })
     }
@@ -231,6 +258,7 @@ impl Trainer {
         let group = self.config.rollout.group;
         let started = Instant::now();
         let mut completions = Vec::new();
+        let mut samples = Vec::new();
         let (mut parsed, mut tokens) = (0usize, 0usize);
         for (g, &ei) in picked.iter().enumerate() {
             let e = &self.train[ei];
@@ -244,16 +272,42 @@ impl Trainer {
                     temperature: self.config.rollout.temperature,
                     top_p: self.config.rollout.top_p,
                     min_new_tokens: self.config.rollout.min_new_tokens,
+                    stop: self.config.rollout.stop.clone(),
                     seed: mix(self.config.run.seed, step + 1, g as u64 + 1),
                     ..Default::default()
                 },
             };
             let eos = self.rollout.end_of_generation_ids().first().copied();
-            for r in self.rollout.generate_n(&request, group) {
+            for (j, r) in self
+                .rollout
+                .generate_n(&request, group)
+                .into_iter()
+                .enumerate()
+            {
                 let gen = r?;
                 let s = self.rewards.score(e, &gen.text);
-                parsed += self.rewards.in_format(e, &gen.text, &s) as usize;
+                let in_format = self.rewards.in_format(e, &gen.text, &s);
+                parsed += in_format as usize;
                 tokens += gen.token_ids.len();
+                samples.push(SampleRecord {
+                    step: step + 1,
+                    example: e.id.clone(),
+                    sample: j,
+                    reward: s.total,
+                    parts: s
+                        .parts
+                        .iter()
+                        .map(|p| (p.name.to_string(), p.value))
+                        .collect(),
+                    parsed: in_format,
+                    finish: match gen.finish {
+                        FinishReason::EndOfText => "end_of_text",
+                        FinishReason::Stop(_) => "stop",
+                        FinishReason::Length => "length",
+                    },
+                    tokens: gen.token_ids.len(),
+                    text: gen.text.clone(),
+                });
                 let mut sampled = gen.token_ids;
                 // The end-of-turn token was sampled too: train on it, so the model
                 // learns where to stop.
@@ -283,6 +337,7 @@ impl Trainer {
             rollout_seconds,
             rollout_tokens_per_s: tokens as f64 / rollout_seconds.max(1e-9),
         };
+        append_lines(&self.out.join(COMPLETIONS_FILE), &samples)?;
         append_line(&self.out.join(METRICS_FILE), &record)?;
         Ok(record)
     }
@@ -301,11 +356,13 @@ impl Trainer {
         let options = EvalOptions {
             max_new_tokens: self.config.rollout.max_new_tokens,
             batch: 8,
+            stop: self.config.rollout.stop.clone(),
         };
         let (summary, _) = evaluate(
             &mut self.rollout,
             &self.validation[..take],
             &options,
+            &self.rewards,
             |_| {},
         )?;
         let record = EvalRecord {
@@ -352,13 +409,20 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
 }
 
 fn append_line<T: Serialize>(path: &Path, record: &T) -> Result<()> {
+    append_lines(path, std::slice::from_ref(record))
+}
+
+fn append_lines<T: Serialize>(path: &Path, records: &[T]) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(io(path))?;
-    let line = serde_json::to_string(record).expect("serialises") + "\n";
-    f.write_all(line.as_bytes()).map_err(io(path))?;
+    let mut text = String::new();
+    for r in records {
+        text += &(serde_json::to_string(r).expect("serialises") + "\n");
+    }
+    f.write_all(text.as_bytes()).map_err(io(path))?;
     f.sync_data().map_err(io(path))
 }
 

@@ -45,6 +45,9 @@ struct Call {
     raw_output: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parse: Option<ParseReport>,
+    /// Single-pass methods: each shown document's identifier log-probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identifier_logprobs: Option<Vec<f32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_tokens: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,6 +106,7 @@ pub async fn handler(
                         raw_output,
                         reasoning,
                         parse,
+                        identifier_logprobs,
                         ..
                     } = c.record.clone();
                     Call {
@@ -117,6 +121,7 @@ pub async fn handler(
                         reasoning,
                         raw_output,
                         parse,
+                        identifier_logprobs,
                         prompt_tokens,
                         completion_tokens,
                         elapsed_ms,
