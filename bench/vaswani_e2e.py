@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """The end-to-end table on the full Vaswani collection (93 queries).
 
-BM25 (tantivy) retrieves the top 100; each method reranks the top 20 with each model;
-every run is evaluated with `rerank eval` (trec_eval-identical). Prints a Markdown table:
-nDCG@10, MAP@100, seconds per query, prompt and completion tokens per query, and the
-share of model calls whose answer was not cleanly parsed (and of those that fell back
-to the input order).
+BM25 (tantivy) retrieves the top 100; each method reranks the top 20 (or --top) with
+each model; every run is evaluated with `rerank eval` (trec_eval-identical). Prints a
+Markdown table: nDCG@10, MAP@100, the paired t-test of nDCG@10 against BM25 on the same
+queries (`rerank eval compare`), seconds per query, prompt and completion tokens per
+query, and the share of model calls whose answer was not cleanly parsed (and of those
+that fell back to the input order). Single-pass methods (`first`, and setwise methods
+with --setwise-scoring likelihood) generate no text, so nothing is parsed.
 
 Runs are resumable: run the script again and each configuration carries on where it
 stopped (results live in --out). A configuration that is not finished is reported with
@@ -18,6 +20,10 @@ the number of queries done, and BM25 is then evaluated on the same queries.
         # setwise comparisons without a usable answer go to the first stage's best
         # (rank-r1-first-stage.run) instead of keeping the heap parent;
         # --setwise-parse lenient also reads `3` or a bare `[3]` (rank-r1-lenient.run)
+    python3 bench/vaswani_e2e.py --models qwen2.5-1.5b --methods first --top 100
+        # FIRST over the top 100 (first-top100.run)
+    python3 bench/vaswani_e2e.py --models qwen2.5-0.5b --methods rank-r1 --setwise-scoring likelihood
+        # the heapsort's picks by each label's log-probability (rank-r1-likelihood.run)
     python3 bench/vaswani_e2e.py --backend http --models smollm2-135m --methods rankgpt
         # the same through the HTTP backend against a local llama.cpp server (started
         # here), and how its rankings agree with the candle backend's
@@ -47,7 +53,8 @@ def setwise_options(args, method):
     if method not in SETWISE:
         return []
     chosen = [("--fallback", args.fallback, "keep-top"),
-              ("--setwise-parse", args.setwise_parse, "reference")]
+              ("--setwise-parse", args.setwise_parse, "reference"),
+              ("--setwise-scoring", args.setwise_scoring, "generate")]
     return [(flag, value) for flag, value, default in chosen if value != default]
 
 
@@ -57,12 +64,16 @@ def fallback_args(args, method):
 
 def run_name(args, method):
     """The run's file: e.g. `rank-r1-first-stage.run` for the first-stage fallback,
-    `rank-r1-lenient.run` for lenient parsing."""
-    return method + "".join("-" + value for _, value in setwise_options(args, method)) + ".run"
+    `rank-r1-lenient.run` for lenient parsing, `rank-r1-likelihood.run` for likelihood
+    scoring, `first-top100.run` for the top 100 reranked."""
+    top = "" if args.top == 20 else f"-top{args.top}"
+    return method + "".join("-" + value for _, value in setwise_options(args, method)) + top + ".run"
 
 
 # Every run_name suffix, for the report.
-VARIANTS = ["", "-first-stage", "-lenient", "-first-stage-lenient"]
+SETWISE_VARIANTS = ["", "-first-stage", "-lenient", "-first-stage-lenient", "-likelihood",
+                    "-first-stage-likelihood"]
+TOPS = ["", "-top100"]
 
 
 def sh(*args, **kw):
@@ -88,6 +99,24 @@ def evaluate(run_path, qids=None):
         name, _, value = line.split()
         vals[name] = float(value)
     return vals["ndcg_cut_10"], vals["map_cut_100"]
+
+
+def significance(bm25, run_path, qids):
+    """`rerank eval compare`'s paired t-test of nDCG@10, the run against BM25 on the
+    run's queries: the p-value, with ▲/▼ when significant at 0.05."""
+    fd, base = tempfile.mkstemp(suffix=".run")
+    with os.fdopen(fd, "w") as out, open(bm25) as f:
+        for line in f:
+            if line.split(maxsplit=1)[0] in qids:
+                out.write(line)
+    res = subprocess.run([BIN, "eval", "compare", "-m", "ndcg_cut.10", QRELS, base, run_path],
+                         check=True, capture_output=True, text=True).stdout
+    os.unlink(base)
+    lines = res.splitlines()
+    mark = next((l.split()[-1][-1] for l in lines[3:5] if l.split() and l.split()[0] != "run"
+                 and l.split()[-1][-1] in "▲▼"), "")
+    p = lines[-1].split()[1]
+    return f"{p}{mark}"
 
 
 def summarise(run_path):
@@ -122,6 +151,8 @@ def main():
                     help="who wins a setwise comparison without a usable answer")
     ap.add_argument("--setwise-parse", default="reference", choices=["reference", "lenient"],
                     help="how setwise answers are read")
+    ap.add_argument("--setwise-scoring", default="generate", choices=["generate", "likelihood"],
+                    help="setwise picks from generated answers or from each label's log-probability")
     ap.add_argument("--port", type=int, default=18095)
     ap.add_argument("--report-only", action="store_true", help="do not run anything; report what is done")
     args = ap.parse_args()
@@ -158,12 +189,13 @@ def main():
     b_ndcg, b_map = evaluate(bm25)
     print(f"Vaswani, 93 queries; BM25 top 100, the top {args.top} reranked; greedy decoding, "
           f"at most {args.max_new_tokens} new tokens per call; 2 threads (CPU).\n")
-    print("| run | backend | queries | nDCG@10 | MAP@100 | s/query | model calls/query | prompt tok/query | completion tok/query | not cleanly parsed | fell back |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| BM25 (tantivy) | | 93 | {b_ndcg:.4f} | {b_map:.4f} | | | | | | |")
+    print("| run | backend | queries | nDCG@10 | vs BM25 (p) | MAP@100 | s/query | model calls/query | prompt tok/query | completion tok/query | not cleanly parsed | fell back |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| BM25 (tantivy) | | 93 | {b_ndcg:.4f} | | {b_map:.4f} | | | | | | |")
     rows = [(m, meth, "candle") for m, meth in configs] + [(m, meth, "http") for m, meth in configs]
-    rows = [(m, v, b) for m, meth, b in rows
-            for v in ([meth + x for x in VARIANTS] if meth in SETWISE else [meth])]
+    rows = [(m, v + t, b) for m, meth, b in rows
+            for v in ([meth + x for x in SETWISE_VARIANTS] if meth in SETWISE else [meth])
+            for t in TOPS]
     for model, method, backend in rows:
         folder = model if backend == "candle" else model + "-http"
         run = os.path.join(args.out, folder, method + ".run")
@@ -183,9 +215,12 @@ def main():
         if s["queries"] < 93:
             bn, bm = evaluate(bm25, s["qids"])
             partial = f" (BM25 on these: {bn:.4f} / {bm:.4f})"
-        print(f"| {model} {method} | {how} | {s['queries']}{partial} | {ndcg:.4f} | {mapv:.4f} | {s['sec']:.1f} | "
-              f"{s['calls']:.1f} | {s['prompt']:.0f} | {s['completion']:.0f} | {100 * s['not_ok']:.0f}% | "
-              f"{100 * s['fell_back']:.0f}% |")
+        single = method.startswith("first") or "likelihood" in method
+        parsed = "n/a" if single else f"{100 * s['not_ok']:.0f}%"
+        fell = "n/a" if single else f"{100 * s['fell_back']:.0f}%"
+        print(f"| {model} {method} | {how} | {s['queries']}{partial} | {ndcg:.4f} | {significance(bm25, run, s['qids'])} | "
+              f"{mapv:.4f} | {s['sec']:.1f} | "
+              f"{s['calls']:.1f} | {s['prompt']:.0f} | {s['completion']:.0f} | {parsed} | {fell} |")
     agreement(args, configs)
 
 

@@ -704,7 +704,7 @@ impl Decoder {
         };
         // Packed: each segment's keys and values after rope, for the segments that
         // continue it.
-        let mut segment_kv: Vec<(Tensor, Tensor)> = Vec::new();
+        let mut segment_kv: Vec<(usize, Tensor, Tensor)> = Vec::new();
         let b = &self.blocks[li];
         let (h, kvh, hd) = (self.info.heads, self.info.kv_heads, self.info.head_dim);
         let eps = self.info.rms_eps;
@@ -722,7 +722,10 @@ impl Decoder {
         if let Some(bias) = &a.v_bias {
             v = v.broadcast_add(bias)?;
         }
-        let mut outs = Vec::with_capacity(lens.len());
+        let mut outs: Vec<Option<Tensor>> = vec![None; lens.len()];
+        // Packed: per segment that continues another, its queries, keys and values
+        // (attended below, together with the other continuations of its parent).
+        let mut children: Vec<(usize, usize, Tensor, Tensor, Tensor)> = Vec::new();
         let mut off = 0;
         for (s, &n) in lens.iter().enumerate() {
             let parent = parents.and_then(|p| p[s]);
@@ -732,8 +735,10 @@ impl Decoder {
                 (None, None) => 0,
             };
             // (n, heads*hd) -> (1, heads, n, hd)
+            let at = off;
+            off += n;
             let shape = |t: &Tensor, heads: usize| -> candle_core::Result<Tensor> {
-                t.narrow(0, off, n)?
+                t.narrow(0, at, n)?
                     .reshape((1, n, heads, hd))?
                     .transpose(1, 2)?
                     .contiguous()
@@ -749,8 +754,8 @@ impl Decoder {
             }
             let qs = self.rope.apply(&qs, past, self.ops)?;
             let ks = self.rope.apply(&ks, past, self.ops)?;
-            let (kc, vc) = match caches.as_deref_mut() {
-                Some(c) => {
+            let (kc, vc) = match (caches.as_deref_mut(), parent) {
+                (Some(c), _) => {
                     let (kc, vc) = c[s].append(li, &ks, &vs)?;
                     // The cache is written in place, which gradients cannot pass: a
                     // differentiable pass over a fresh sequence attends to its own keys.
@@ -760,23 +765,80 @@ impl Decoder {
                         (kc, vc)
                     }
                 }
-                None => {
-                    let own = (ks.clone(), vs.clone());
-                    let kv = match parent {
-                        Some(p) => {
-                            let (pk, pv) = &segment_kv[p];
-                            (Tensor::cat(&[pk, &ks], 2)?, Tensor::cat(&[pv, &vs], 2)?)
-                        }
-                        None => (ks, vs),
-                    };
-                    segment_kv.push(own);
-                    kv
+                (None, Some(p)) => {
+                    children.push((s, p, qs, ks, vs));
+                    continue;
+                }
+                (None, None) => {
+                    segment_kv.push((s, ks.clone(), vs.clone()));
+                    (ks, vs)
                 }
             };
             let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
-            outs.push(o.transpose(1, 2)?.reshape((n, h * hd))?);
-            off += n;
+            outs[s] = Some(o.transpose(1, 2)?.reshape((n, h * hd))?);
         }
+        // The continuations of one prompt attend together: their queries stacked, the
+        // keys the prompt's and then all of theirs, each row masked to the prompt and
+        // its own segment's earlier positions. One pass per prompt instead of one per
+        // continuation, with the prompt's keys concatenated once.
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, c) in children.iter().enumerate() {
+            match groups.iter_mut().find(|(p, _)| *p == c.1) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((c.1, vec![i])),
+            }
+        }
+        for (p, members) in groups {
+            let (_, pk, pv) = segment_kv
+                .iter()
+                .find(|(s, _, _)| *s == p)
+                .expect("a continued segment comes first");
+            let prompt = lens[p];
+            let rows: usize = members.iter().map(|&i| lens[children[i].0]).sum();
+            let q_all = Tensor::cat(
+                &members.iter().map(|&i| &children[i].2).collect::<Vec<_>>(),
+                2,
+            )?;
+            let mut ks_all = vec![pk];
+            ks_all.extend(members.iter().map(|&i| &children[i].3));
+            let mut vs_all = vec![pv];
+            vs_all.extend(members.iter().map(|&i| &children[i].4));
+            let (k_all, v_all) = (Tensor::cat(&ks_all, 2)?, Tensor::cat(&vs_all, 2)?);
+            let keys = prompt + rows;
+            let mut mask = vec![f32::NEG_INFINITY; rows * keys];
+            let mut row = 0;
+            for &i in &members {
+                let n = lens[children[i].0];
+                for a in 0..n {
+                    let m = &mut mask[(row + a) * keys..(row + a + 1) * keys];
+                    m[..prompt].fill(0.0);
+                    m[prompt + row..prompt + row + a + 1].fill(0.0);
+                }
+                row += n;
+            }
+            let o = attend_masked(
+                &q_all,
+                &k_all,
+                &v_all,
+                mask,
+                h,
+                kvh,
+                hd,
+                &self.device,
+                self.ops,
+            )?;
+            let o = o.transpose(1, 2)?.reshape((rows, h * hd))?;
+            let mut at = 0;
+            for &i in &members {
+                let (s, n) = (children[i].0, lens[children[i].0]);
+                outs[s] = Some(o.narrow(0, at, n)?);
+                at += n;
+            }
+        }
+        let mut outs: Vec<Tensor> = outs
+            .into_iter()
+            .map(|o| o.expect("every segment attended"))
+            .collect();
         let attn = if outs.len() == 1 {
             outs.pop().expect("one")
         } else {
@@ -1066,6 +1128,38 @@ fn attend(
     } else {
         Tensor::cat(&chunks, 2)
     }
+}
+
+/// Attention of stacked query rows `q` `(1, heads, m, hd)` over `k`, `v` `(1,
+/// kv_heads, keys, hd)` with an explicit additive mask (`m × keys`, row-major: 0 where
+/// a row may look, −∞ where not), grouped-query as [`attend`] does it.
+#[allow(clippy::too_many_arguments)]
+fn attend_masked(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Vec<f32>,
+    h: usize,
+    kvh: usize,
+    hd: usize,
+    device: &Device,
+    ops: OpsMode,
+) -> candle_core::Result<Tensor> {
+    let m = q.dim(2)?;
+    let keys = k.dim(2)?;
+    let rep = h / kvh;
+    let scale = 1.0 / (hd as f64).sqrt();
+    let qc = q.reshape((kvh, rep * m, hd))?;
+    let kc = k.squeeze(0)?;
+    let vc = v.squeeze(0)?;
+    let scores = (qc.matmul(&kc.t()?)? * scale)?; // (kvh, rep*m, keys)
+    let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?.to_dtype(q.dtype())?;
+    let scores = scores
+        .reshape((kvh, rep, m, keys))?
+        .broadcast_add(&mask)?
+        .reshape((kvh, rep * m, keys))?;
+    let probs = softmax_last(&scores, ops)?;
+    probs.matmul(&vc)?.reshape((1, h, m, hd))
 }
 
 /// Loads a GGUF decoder from a path (convenience).
