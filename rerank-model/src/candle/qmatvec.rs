@@ -138,8 +138,19 @@ fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
     let ys = &ys;
     for_each_piece(&mut cols, m, |c, out| {
         let wc = &data[c * nb * bb..(c + 1) * nb * bb];
-        for (r, o) in out.iter_mut().enumerate() {
-            *o = dot(kind, wc, &ys[r * nb..(r + 1) * nb]);
+        // Rows four at a time: each weight block is unpacked once for the four.
+        let row = |r: usize| &ys[r * nb..(r + 1) * nb];
+        let mut r = 0;
+        while r + ROWS <= m {
+            out[r..r + ROWS].copy_from_slice(&dot_rows(
+                kind,
+                wc,
+                [row(r), row(r + 1), row(r + 2), row(r + 3)],
+            ));
+            r += ROWS;
+        }
+        for (i, o) in out[r..].iter_mut().enumerate() {
+            *o = dot_rows(kind, wc, [row(r + i)])[0];
         }
     });
     let out = if m == 1 {
@@ -150,11 +161,18 @@ fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
     Tensor::from_vec(out, (m, n), &Device::Cpu).map(Some)
 }
 
-/// One weight row (`ys.len()` blocks of `kind`, in `w`) against one activation row.
-fn dot(kind: Kind, w: &[u8], ys: &[Q8Block]) -> f32 {
-    assert_eq!(w.len(), ys.len() * kind.block_bytes());
-    // SAFETY: `matmul` calls this only after detecting AVX2 and FMA, and the assert
-    // above keeps every block read inside `w`.
+/// Activation rows a weight block is unpacked for at once.
+const ROWS: usize = 4;
+
+/// One weight row (`ys[r].len()` blocks of `kind`, in `w`) against `R` activation
+/// rows. Each row's result is computed with the same operations in the same order
+/// whatever `R` is, so a row gives the same bits alone as in a group.
+fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Q8Block]; R]) -> [f32; R] {
+    for y in &ys {
+        assert_eq!(w.len(), y.len() * kind.block_bytes());
+    }
+    // SAFETY: `matmul` calls this only after detecting AVX2 and FMA, and the asserts
+    // above keep every block read inside `w` and every row as long as the others.
     #[cfg(target_arch = "x86_64")]
     return unsafe {
         match kind {
@@ -164,7 +182,7 @@ fn dot(kind: Kind, w: &[u8], ys: &[Q8Block]) -> f32 {
         }
     };
     #[cfg(not(target_arch = "x86_64"))]
-    return scalar::dot(kind, w, ys);
+    return ys.map(|y| scalar::dot(kind, w, y));
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -225,51 +243,76 @@ mod avx2 {
         _mm256_loadu_si256(b.qs.as_ptr() as *const __m256i)
     }
 
-    /// Q4_1: value = d · q + m, q in 0..16.
+    /// Q4_1: value = d · q + m, q in 0..16. Each block's nibbles are unpacked once for
+    /// the `R` rows.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot_q4_1(w: *const u8, ys: &[Q8Block]) -> f32 {
-        let mut acc = _mm256_setzero_ps();
-        let mut offsets = 0f32;
+    pub(super) unsafe fn dot_q4_1<const R: usize>(w: *const u8, ys: [&[Q8Block]; R]) -> [f32; R] {
+        let mut acc = [_mm256_setzero_ps(); R];
+        let mut offsets = [0f32; R];
         let ones = _mm256_set1_epi16(1);
-        for (i, y) in ys.iter().enumerate() {
+        for i in 0..ys[0].len() {
             let p = w.add(i * 20);
             let (d, m) = (f16_at(p), f16_at(p.add(2)));
-            // Unsigned nibbles × signed bytes: maddubs cannot saturate (2·15·128).
-            let s = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(p.add(4)), load_y(y)), ones);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(s), acc);
-            offsets += m * y.s;
+            let q = nibbles(p.add(4));
+            for r in 0..R {
+                let y = &ys[r][i];
+                // Unsigned nibbles × signed bytes: maddubs cannot saturate (2·15·128).
+                let s = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load_y(y)), ones);
+                acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(s), acc[r]);
+                offsets[r] += m * y.s;
+            }
         }
-        hsum(acc) + offsets
+        let mut out = [0f32; R];
+        for r in 0..R {
+            out[r] = hsum(acc[r]) + offsets[r];
+        }
+        out
     }
 
     /// Q5_0: value = d · (q − 16), q in 0..32 (low four bits packed, fifth in `qh`).
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot_q5_0(w: *const u8, ys: &[Q8Block]) -> f32 {
-        let mut acc = _mm256_setzero_ps();
+    pub(super) unsafe fn dot_q5_0<const R: usize>(w: *const u8, ys: [&[Q8Block]; R]) -> [f32; R] {
+        let mut acc = [_mm256_setzero_ps(); R];
         let high = _mm256_set1_epi8(0xF0u8 as i8);
-        for (i, y) in ys.iter().enumerate() {
+        for i in 0..ys[0].len() {
             let p = w.add(i * 22);
             let d = f16_at(p);
             let qh = u32::from_le_bytes([*p.add(2), *p.add(3), *p.add(4), *p.add(5)]);
             // Where the fifth bit is clear the value is q − 16 < 0: set the high nibble.
             let neg = _mm256_andnot_si256(bytes_from_bits(qh), high);
             let qx = _mm256_or_si256(nibbles(p.add(6)), neg);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), mul_sum_i8(qx, load_y(y)), acc);
+            for r in 0..R {
+                let y = &ys[r][i];
+                acc[r] =
+                    _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), mul_sum_i8(qx, load_y(y)), acc[r]);
+            }
         }
-        hsum(acc)
+        let mut out = [0f32; R];
+        for r in 0..R {
+            out[r] = hsum(acc[r]);
+        }
+        out
     }
 
     /// Q8_0: value = d · q.
     #[target_feature(enable = "avx2,fma")]
-    pub(super) unsafe fn dot_q8_0(w: *const u8, ys: &[Q8Block]) -> f32 {
-        let mut acc = _mm256_setzero_ps();
-        for (i, y) in ys.iter().enumerate() {
+    pub(super) unsafe fn dot_q8_0<const R: usize>(w: *const u8, ys: [&[Q8Block]; R]) -> [f32; R] {
+        let mut acc = [_mm256_setzero_ps(); R];
+        for i in 0..ys[0].len() {
             let p = w.add(i * 34);
             let d = f16_at(p);
             let qx = _mm256_loadu_si256(p.add(2) as *const __m256i);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), mul_sum_i8(qx, load_y(y)), acc);
+            for r in 0..R {
+                let y = &ys[r][i];
+                acc[r] =
+                    _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), mul_sum_i8(qx, load_y(y)), acc[r]);
+            }
         }
-        hsum(acc)
+        let mut out = [0f32; R];
+        for r in 0..R {
+            out[r] = hsum(acc[r]);
+        }
+        out
     }
 }
 

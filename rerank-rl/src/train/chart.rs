@@ -57,17 +57,18 @@ fn range(points: &[&[(f64, f64)]]) -> (f64, f64) {
 }
 
 /// Draws `training.png` in the run folder `out` from its metrics files: three panels
-/// (mean reward per step; KL to the base model per step; validation reward and
-/// nDCG@10, with the order shown for comparison).
+/// (mean reward and share of answers in the method's format per step; KL to the base
+/// model per step; validation reward, share in format and nDCG@10, with the order
+/// shown for comparison).
 pub fn draw(out: &Path) -> Result<()> {
     let _ = register_font("sans-serif", FontStyle::Normal, FONT);
     let m = series(
         &out.join(super::trainer::METRICS_FILE),
-        &["reward_mean", "kl"],
+        &["reward_mean", "kl", "parsed"],
     )?;
     let e = series(
         &out.join(super::trainer::EVAL_FILE),
-        &["reward", "ndcg", "ndcg_initial"],
+        &["reward", "ndcg", "ndcg_initial", "parsed"],
     )?;
     let path = out.join(CHART_FILE);
     let fail = |e: String| Error::Export {
@@ -122,8 +123,11 @@ pub fn draw(out: &Path) -> Result<()> {
     };
     draw_panel(
         &panels[0],
-        "reward (training rollouts)",
-        &[("mean reward", &m[0], BLUE)],
+        "training rollouts",
+        &[
+            ("mean reward", &m[0], BLUE),
+            ("share in the answer format", &m[2], MAGENTA),
+        ],
     )
     .map_err(fail)?;
     draw_panel(
@@ -139,6 +143,7 @@ pub fn draw(out: &Path) -> Result<()> {
             ("reward", &e[0], BLUE),
             ("nDCG@10 of the answers", &e[1], GREEN),
             ("nDCG@10 of the order shown", &e[2], BLACK),
+            ("share in the answer format", &e[3], MAGENTA),
         ],
     )
     .map_err(fail)?;
