@@ -158,6 +158,26 @@ impl Session<'_> {
         self.index.get(qid).is_some_and(|&i| self.done[i])
     }
 
+    /// Takes the queries `other` evaluated (a session of the same evaluator and
+    /// qrels); false, taking nothing more, when both evaluated one query.
+    pub(crate) fn absorb(&mut self, other: Session<'_>) -> bool {
+        let ncol = self.ev.columns.len();
+        if (0..self.done.len()).any(|i| self.done[i] && other.done[i]) {
+            return false;
+        }
+        for (i, &done) in other.done.iter().enumerate() {
+            if done {
+                self.values[i * ncol..(i + 1) * ncol]
+                    .copy_from_slice(&other.values[i * ncol..(i + 1) * ncol]);
+                if let (Some(t), Some(o)) = (self.texts.get_mut(i), other.texts.get(i)) {
+                    t.clone_from(o);
+                }
+                self.done[i] = true;
+            }
+        }
+        true
+    }
+
     /// Evaluates one query's results (ignored when the qrels do not know the query).
     pub(crate) fn add(&mut self, results: &QueryResults) -> Result<()> {
         let Some(&qi) = self.index.get(results.qid()) else {

@@ -100,6 +100,20 @@ impl QueryResults {
         });
     }
 
+    /// Adds `other`'s documents after these (the rest of a query cut in two).
+    pub(crate) fn append(&mut self, other: &QueryResults) {
+        for i in 0..other.len() {
+            self.push_line(other.docnos.get(i), other.scores[i], other.lines[i]);
+        }
+    }
+
+    /// Moves every line number `by` lines down.
+    pub(crate) fn shift_lines(&mut self, by: u64) {
+        for l in &mut self.lines {
+            *l += by;
+        }
+    }
+
     pub(crate) fn clear(&mut self, qid: &str) {
         self.qid.clear();
         self.qid.push_str(qid);

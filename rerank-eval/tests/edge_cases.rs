@@ -236,3 +236,47 @@ fn lines_longer_than_the_read_chunk() {
     assert_eq!(e.mean("P_2"), Some(0.5));
     assert_eq!(e.run_name(), "t");
 }
+
+#[test]
+fn errors_name_the_files_line_however_the_file_is_cut() {
+    // Read in parts by separate threads, a bad line or a repeated document deep in
+    // the file is still reported at its line in the file.
+    let d = tempfile::tempdir().unwrap();
+    let qrels = Qrels::from_path(write(d.path(), "q", b"1 0 a 1\n2 0 b 1\n3 0 c 1\n")).unwrap();
+    let mut good = String::new();
+    for q in 1..=3 {
+        for i in 0..20 {
+            good += &format!("{q} Q0 d{i} {i} {} run\n", 100 - i);
+        }
+    }
+    let mut bad = good.clone();
+    bad += "3 Q0 d99 21 oops run\n"; // line 61
+    let mut repeated = good.clone();
+    repeated.insert_str(
+        repeated.find("3 Q0 d5 ").unwrap(),
+        "3 Q0 d0 4 95.5 run\n", // line 46, a second d0 for query 3
+    );
+    let (bad, repeated) = (
+        write(d.path(), "bad", bad.as_bytes()),
+        write(d.path(), "rep", repeated.as_bytes()),
+    );
+    for parts in 1..=4 {
+        let e = all_trec()
+            .evaluate_file_in_parts(&qrels, &bad, parts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad:61:") && e.contains("score 'oops'"),
+            "{parts} parts: {e}"
+        );
+        let e = all_trec()
+            .evaluate_file_in_parts(&qrels, &repeated, parts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(second time at line 46)"), "{parts} parts: {e}");
+        let ok = all_trec()
+            .evaluate_file_in_parts(&qrels, write(d.path(), "good", good.as_bytes()), parts)
+            .unwrap();
+        assert_eq!(ok.qids().len(), 3);
+    }
+}

@@ -81,6 +81,16 @@ proptest! {
         let b = ev.evaluate_file(&qrels, &p2).map(|e| e.to_trec_eval_string(true)).map_err(|e| e.to_string());
         let c = Run::parse(run_text.as_bytes(), "x".as_ref()).and_then(|r| ev.evaluate(&qrels, &r)).map(|e| e.to_trec_eval_string(true)).map_err(|e| e.to_string());
         prop_assert_eq!(&a, &c);
+        // Cut in parts read by separate threads, at any line: the same result.
+        for parts in 2..=4 {
+            let p = ev.evaluate_file_in_parts(&qrels, &p1, parts).map(|e| e.to_trec_eval_string(true)).map_err(|e| e.to_string());
+            prop_assert_eq!(&p, &c, "{} parts", parts);
+            let q = ev.evaluate_file_in_parts(&qrels, &p2, parts).map(|e| e.to_trec_eval_string(true)).map_err(|e| e.to_string());
+            prop_assert_eq!(q.is_ok(), b.is_ok(), "{} parts, shuffled", parts);
+            if let (Ok(q), Ok(b)) = (&q, &b) {
+                prop_assert_eq!(q, b);
+            }
+        }
         prop_assert_eq!(a.is_ok(), b.is_ok());
         if let (Ok(a), Ok(b)) = (&a, &b) {
             prop_assert_eq!(a, b);
