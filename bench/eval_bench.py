@@ -1,34 +1,66 @@
-"""Evaluation benchmark: `rerank eval -m all_trec` against pytrec_eval on the same files.
+"""Evaluation benchmark: `rerank eval` against trec_eval and pytrec_eval on the same files.
 
 Generates (once, deterministically) 7,000 queries x 1,000 documents with
-bench/gen_large_run.py, then runs each tool several times as a separate process and
-reports the best wall time and the peak resident memory (getrusage of the child), and
-the ratios. Also checks that both report the same mean average precision.
+bench/gen_large_run.py (ties, unjudged documents), then runs each tool several times
+as a separate process and reports the best wall time, its CPU time and the peak
+resident memory (getrusage of the child), and the ratios against `rerank eval`:
 
-usage: python bench/eval_bench.py [--repeat N] [--queries N] [--docs N]
+- `-m all_trec` (the means only): trec_eval, pytrec_eval (reading the files in Python
+  and evaluating with its embedded trec_eval), `rerank eval`;
+- `-q -m all_trec` (every query's values as well, 700,000 lines out, written to a
+  file): trec_eval and `rerank eval`.
+
+It checks that the tools print the same values (trec_eval's output byte for byte, and
+pytrec_eval's map, ndcg, P_10 and bpref).
+
+trec_eval is NIST's C program (https://github.com/usnistgov/trec_eval, 10.0): give
+its binary with --trec-eval, or put it on PATH; without it those rows are left out.
+
+usage: python bench/eval_bench.py [--repeat N] [--queries N] [--docs N] [--trec-eval PATH]
        (run from the repository root after `cargo build --release`)
 """
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def measure(cmd):
-    """Runs cmd, returns (seconds, peak RSS in MB, stdout, CPU seconds)."""
+def measure(cmd, out_path=None):
+    """Runs cmd (stdout to out_path or a pipe), returns (seconds, peak RSS in MB,
+    stdout, CPU seconds)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read()
+    sink = open(out_path, "wb") if out_path else subprocess.PIPE
+    proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
+    out = b"" if out_path else proc.stdout.read()
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
+    if out_path:
+        sink.close()
+        out = open(out_path, "rb").read()
     if status != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{err.decode()}")
     return elapsed, usage.ru_maxrss / 1024.0, out.decode(), usage.ru_utime + usage.ru_stime
+
+
+def best_of(cmd, repeat, out_path=None):
+    runs = [measure(cmd, out_path) for _ in range(repeat)]
+    best = min(runs, key=lambda r: r[0])
+    return best[0], max(r[1] for r in runs), best[2], best[3]
+
+
+def table(title, rows, ours):
+    print(f"\n{title}\n")
+    print("| tool | wall time | CPU time | peak memory | wall time / rerank's |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, r in rows.items():
+        print(f"| {name} | {r[0]:.2f} s | {r[3]:.2f} s | {r[1]:.0f} MB | {r[0] / ours[0]:.1f}x |")
 
 
 def main():
@@ -36,6 +68,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--queries", type=int, default=7000)
     ap.add_argument("--docs", type=int, default=1000)
+    ap.add_argument("--trec-eval", default=shutil.which("trec_eval"),
+                    help="trec_eval's binary (default: trec_eval on PATH)")
     args = ap.parse_args()
     data = os.path.join(ROOT, "bench", "data", f"large-{args.queries}x{args.docs}")
     qrels, run = os.path.join(data, "qrels"), os.path.join(data, "run")
@@ -48,38 +82,63 @@ def main():
         sys.exit("build first: cargo build --release")
     size_mb = os.path.getsize(run) / 1e6
     lines = args.queries * args.docs
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    flags = open("/proc/cpuinfo").read()
+    simd = "AVX-512" if " avx512f " in flags else "AVX2" if " avx2 " in flags else "no AVX2"
     print(f"run: {lines:,} lines ({size_mb:.0f} MB), qrels: {os.path.getsize(qrels) / 1e6:.0f} MB; "
-          f"{os.cpu_count()} cores; best of {args.repeat}")
+          f"{os.cpu_count()} cores ({cpu}, {simd}); best of {args.repeat}")
 
-    tools = {
-        "rerank eval": [rerank, "eval", "-m", "all_trec", qrels, run],
-        "pytrec_eval": [sys.executable, os.path.join(ROOT, "bench", "pytrec_eval_all_trec.py"), qrels, run],
-    }
+    # -m all_trec
+    tools = {"`rerank eval -m all_trec`": [rerank, "eval", "-m", "all_trec", qrels, run]}
+    if args.trec_eval:
+        tools["trec_eval 10.0 `-m all_trec`"] = [args.trec_eval, "-m", "all_trec", qrels, run]
+    tools["pytrec_eval 0.5.11 (read files + evaluate)"] = [
+        sys.executable, os.path.join(ROOT, "bench", "pytrec_eval_all_trec.py"), qrels, run]
     results = {}
     for name, cmd in tools.items():
-        runs = [measure(cmd) for _ in range(args.repeat)]
-        best = min(runs, key=lambda r: r[0])
-        results[name] = (best[0], max(r[1] for r in runs), best[2], best[3])
-        print(f"  {name:<12} {best[0]:7.2f} s  {results[name][1]:7.0f} MB peak  {best[3]:7.2f} s CPU", flush=True)
+        results[name] = best_of(cmd, args.repeat)
+        r = results[name]
+        print(f"  {name:<44} {r[0]:7.2f} s  {r[1]:7.0f} MB peak  {r[3]:7.2f} s CPU", flush=True)
+    ours = results["`rerank eval -m all_trec`"]
+    if args.trec_eval:
+        te = results["trec_eval 10.0 `-m all_trec`"]
+        if te[2] != ours[2]:
+            sys.exit("rerank eval and trec_eval print different bytes for -m all_trec")
+        print("  rerank eval and trec_eval: identical output")
 
     def mean_of(text, name):
         m = re.search(rf"^{name}\s+all\s+(\S+)$", text, re.M)
         return m.group(1) if m else None
 
-    ours, theirs = results["rerank eval"], results["pytrec_eval"]
+    theirs = results["pytrec_eval 0.5.11 (read files + evaluate)"]
     for name in ["map", "ndcg", "P_10", "bpref"]:
         a, b = mean_of(ours[2], name), mean_of(theirs[2], name)
         flag = "same" if a == b else "DIFFERENT"
         print(f"  {name:<6} rerank {a}  pytrec_eval {b}  ({flag})")
         if a != b:
-            sys.exit("the two tools disagree")
-    print()
-    print("| tool | wall time | CPU time | peak memory |")
-    print("| --- | ---: | ---: | ---: |")
-    print(f"| `rerank eval -m all_trec` | {ours[0]:.2f} s | {ours[3]:.2f} s | {ours[1]:.0f} MB |")
-    print(f"| pytrec_eval (read files + evaluate) | {theirs[0]:.2f} s | {theirs[3]:.2f} s | {theirs[1]:.0f} MB |")
-    print(f"| ratio (pytrec_eval / rerank) | {theirs[0] / ours[0]:.1f}x | {theirs[3] / ours[3]:.1f}x | "
-          f"{theirs[1] / ours[1]:.1f}x |")
+            sys.exit("rerank eval and pytrec_eval disagree")
+    table("`-m all_trec`, the means:", results, ours)
+
+    # -q -m all_trec, written to a file
+    out = tempfile.mkdtemp()
+    tools_q = {"`rerank eval -q -m all_trec`": ([rerank, "eval", "-q", "-m", "all_trec", qrels, run],
+                                                os.path.join(out, "rerank.txt"))}
+    if args.trec_eval:
+        tools_q["trec_eval 10.0 `-q -m all_trec`"] = ([args.trec_eval, "-q", "-m", "all_trec", qrels, run],
+                                                     os.path.join(out, "trec_eval.txt"))
+    results_q = {}
+    for name, (cmd, path) in tools_q.items():
+        results_q[name] = best_of(cmd, args.repeat, path)
+        r = results_q[name]
+        print(f"  {name:<44} {r[0]:7.2f} s  {r[1]:7.0f} MB peak  {r[3]:7.2f} s CPU "
+              f"({r[2].count(chr(10)):,} lines out)", flush=True)
+    ours_q = results_q["`rerank eval -q -m all_trec`"]
+    if args.trec_eval:
+        if results_q["trec_eval 10.0 `-q -m all_trec`"][2] != ours_q[2]:
+            sys.exit("rerank eval and trec_eval print different bytes for -q -m all_trec")
+        print("  rerank eval and trec_eval: identical output")
+    shutil.rmtree(out)
+    table("`-q -m all_trec`, every query's values too (written to a file):", results_q, ours_q)
 
 
 if __name__ == "__main__":

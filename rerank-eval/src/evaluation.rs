@@ -5,7 +5,7 @@ use std::io::Write;
 
 use ndarray::{Array2, ArrayView1};
 
-use crate::format::trec_float;
+use crate::format::TrecFloat;
 use crate::measures::{MeasureKind, Summary, ValueKind};
 use crate::zscore::ZScores;
 
@@ -181,11 +181,11 @@ impl Evaluation {
                     let v = self.values[[r, c]];
                     match col.value {
                         ValueKind::Float | ValueKind::Count if self.zscores => {
-                            writeln!(w, "Z{:<22}\t{}\t{}", col.name, qid, trec_float(v))?
+                            writeln!(w, "Z{:<22}\t{}\t{}", col.name, qid, TrecFloat(v))?
                         }
                         ValueKind::Count => writeln!(w, "{:<22}\t{}\t{}", col.name, qid, v as i64)?,
                         ValueKind::Float => {
-                            writeln!(w, "{:<22}\t{}\t{}", col.name, qid, trec_float(v))?
+                            writeln!(w, "{:<22}\t{}\t{}", col.name, qid, TrecFloat(v))?
                         }
                         ValueKind::Text => {
                             let t = self.texts.as_ref().map_or("", |t| t[r].as_str());
@@ -201,12 +201,12 @@ impl Evaluation {
                 match col.summary {
                     Summary::RunName => writeln!(w, "{:<22}\tall\t{}", col.name, self.run_name)?,
                     Summary::NotSummarised => {}
-                    _ if self.zscores => writeln!(w, "Z{:<22}\tall\t{}", col.name, trec_float(v))?,
+                    _ if self.zscores => writeln!(w, "Z{:<22}\tall\t{}", col.name, TrecFloat(v))?,
                     Summary::NumQueries | Summary::Sum => {
                         writeln!(w, "{:<22}\tall\t{}", col.name, v as i64)?
                     }
                     Summary::Mean | Summary::GeometricMean => {
-                        writeln!(w, "{:<22}\tall\t{}", col.name, trec_float(v))?
+                        writeln!(w, "{:<22}\tall\t{}", col.name, TrecFloat(v))?
                     }
                 }
             }

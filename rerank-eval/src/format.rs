@@ -20,7 +20,23 @@ pub fn c_fixed(x: f64, prec: usize) -> String {
 
 /// `%6.4f`, trec_eval's format for every real-valued measure.
 pub fn trec_float(x: f64) -> String {
-    format!("{:>6}", c_fixed(x, 4))
+    TrecFloat(x).to_string()
+}
+
+/// `%6.4f` as a value to format (writes straight into the output, allocating
+/// nothing: what the per-query output of 7,000 queries × 100 measures calls for).
+#[derive(Clone, Copy, Debug)]
+pub struct TrecFloat(pub f64);
+
+impl std::fmt::Display for TrecFloat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        if x.is_finite() {
+            write!(f, "{x:>6.4}")
+        } else {
+            write!(f, "{:>6}", c_fixed(x, 4))
+        }
+    }
 }
 
 #[cfg(test)]
