@@ -26,7 +26,8 @@ import time
 import llama_cpp
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FILES = {"smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf", "qwen2.5-0.5b": "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"}
+FILES = {"smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf", "qwen2.5-0.5b": "Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf",
+         "qwen2.5-1.5b": "Qwen2.5-Coder-1.5B-Instruct.Q4_K_M.gguf"}
 
 
 def window_prompt(seed, n_passages=20):

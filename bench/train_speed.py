@@ -6,7 +6,10 @@ of generation suppressed until --tokens: TRL's generation_kwargs min_new_tokens,
 rollout.min_new_tokens), β = 0.04 (a reference pass with the adapter off), gradient
 checkpointing, 2 threads each. Prints seconds per step split into rollout (sampling)
 and update (reference pass, forward, backward, optimizer), the median over the steps
-after the first, and the ratios TRL / ours.
+after the first, and the ratios TRL / ours. Ours runs twice: sampling with the
+weights as stored (quantized, `rollout.weights = "quantized"`, the default) and with
+the dequantized f32 weights TRL samples with (`rollout.weights = "dense"`); the
+update is on the f32 weights in both.
 
 usage: .venv-torch/bin/python bench/train_speed.py [--steps 4] [--group 4] [--tokens 64]
   (after `bash bench/train_vaswani.sh` has built bench/data/train-vaswani, or any
@@ -30,11 +33,11 @@ def first_example(path):
         return json.loads(f.readline())
 
 
-def run_ours(args, example, work):
+def run_ours(args, example, work, weights):
     data = os.path.join(work, "one.jsonl")
     with open(data, "w") as f:
         f.write(json.dumps(example) + "\n")
-    cfg = os.path.join(work, "ours.toml")
+    cfg = os.path.join(work, f"ours-{weights}.toml")
     with open(cfg, "w") as f:
         f.write(f"""model = "{args.model}"
 train = "{data}"
@@ -47,6 +50,7 @@ group = {args.group}
 temperature = 1.0
 max_new_tokens = {args.tokens}
 min_new_tokens = {args.tokens}
+weights = "{weights}"
 [grpo]
 beta = 0.04
 [optim]
@@ -57,7 +61,7 @@ prompts_per_step = 1
 micro_batch = {args.group}
 checkpoint_every = {args.steps}
 """)
-    out = os.path.join(work, "ours")
+    out = os.path.join(work, f"ours-{weights}")
     env = dict(os.environ, RAYON_NUM_THREADS=str(THREADS))
     subprocess.run([os.path.join(ROOT, "target/release/rerank"), "train", cfg, "-o", out],
                    check=True, env=env, stderr=subprocess.DEVNULL)
@@ -135,7 +139,8 @@ def main():
     args = p.parse_args()
     example = first_example(args.data)
     work = tempfile.mkdtemp()
-    ours = run_ours(args, example, work)
+    ours = run_ours(args, example, work, "quantized")
+    ours_dense = run_ours(args, example, work, "dense")
     trl_steps, versions = run_trl(args, example, args.gguf)
     import trl
 
@@ -146,16 +151,20 @@ def main():
               "threads": THREADS, "trl": trl.__version__, **versions, "per_step": {}}
     print(f"one GRPO step: G={args.group}, {args.tokens} tokens per completion, "
           f"median of steps 2..{args.steps}, {THREADS} threads")
-    print(f"{'':10} {'rollout s':>10} {'update s':>10} {'total s':>10}")
-    for name, rows in [("TRL", trl_steps), ("ours", ours)]:
+    print(f"{'':28} {'rollout s':>10} {'update s':>10} {'total s':>10}")
+    names = [("TRL", trl_steps), ("ours (quantized sampling)", ours), ("ours (f32 sampling)", ours_dense)]
+    for name, rows in names:
         r, u = median(rows, 0), median(rows, 1)
         result["per_step"][name] = {"rollout": r, "update": u, "all": rows}
-        print(f"{name:10} {r:10.2f} {u:10.2f} {r + u:10.2f}")
-    t, o = result["per_step"]["TRL"], result["per_step"]["ours"]
-    result["ratio"] = {"rollout": t["rollout"] / o["rollout"], "update": t["update"] / o["update"],
-                       "total": (t["rollout"] + t["update"]) / (o["rollout"] + o["update"])}
-    print(f"{'TRL/ours':10} {result['ratio']['rollout']:9.2f}x {result['ratio']['update']:9.2f}x "
-          f"{result['ratio']['total']:9.2f}x")
+        print(f"{name:28} {r:10.2f} {u:10.2f} {r + u:10.2f}")
+    t = result["per_step"]["TRL"]
+    result["ratio"] = {}
+    for name, _ in names[1:]:
+        o = result["per_step"][name]
+        ratio = {"rollout": t["rollout"] / o["rollout"], "update": t["update"] / o["update"],
+                 "total": (t["rollout"] + t["update"]) / (o["rollout"] + o["update"])}
+        result["ratio"][name] = ratio
+        print(f"{'TRL / ' + name:28} {ratio['rollout']:9.2f}x {ratio['update']:9.2f}x {ratio['total']:9.2f}x")
     if args.output:
         with open(args.output, "w") as f:
             json.dump(result, f, indent=1)

@@ -233,6 +233,17 @@ fn bad_configurations_name_the_file_and_the_key() {
     .unwrap();
     let e = first_error(&cfg);
     assert!(e.contains("grpo.aggregation is 'mean'"), "{e}");
+    let cfg = config(dir.path(), "gain.toml", "");
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg).unwrap() + "\n[reward]\ngain = \"normalised\"\n",
+    )
+    .unwrap();
+    let e = first_error(&cfg);
+    assert!(
+        e.contains("gain.toml") && e.contains("reward.gain is 'normalised'"),
+        "{e}"
+    );
     // Validation data of the other method.
     let cfg = config(dir.path(), "mixed.toml", "");
     let text = std::fs::read_to_string(&cfg).unwrap().replace(

@@ -170,6 +170,10 @@ pub struct RolloutConfig {
     /// Sampling stops when a completion contains one of these (kept in it), as
     /// inference stops at `</answer>`; empty by default.
     pub stop: Vec<String>,
+    /// The weights completions are sampled with: `quantized` (as the GGUF file
+    /// stores them, the fast path; the default) or `dense` (dequantized to f32, the
+    /// weights the update trains, as a PyTorch trainer samples).
+    pub weights: String,
     /// The end of generation is not sampled before this many tokens (0: no minimum;
     /// for benchmarks that need completions of one length, as TRL's
     /// `generation_kwargs = {"min_new_tokens": …}`).
@@ -184,6 +188,7 @@ impl Default for RolloutConfig {
             top_p: 1.0,
             max_new_tokens: 256,
             stop: Vec::new(),
+            weights: "quantized".into(),
             min_new_tokens: 0,
         }
     }
@@ -353,6 +358,12 @@ impl TrainConfig {
         }
         if r.max_new_tokens == 0 {
             return Err("rollout.max_new_tokens must be at least 1".into());
+        }
+        if !matches!(r.weights.as_str(), "quantized" | "dense") {
+            return Err(format!(
+                "rollout.weights is '{}': use quantized or dense",
+                r.weights
+            ));
         }
         self.policy_loss()?;
         self.advantage()?;

@@ -154,7 +154,12 @@ impl Trainer {
 
         let source = ModelSource::resolve(&config.model)?;
         let device = Device::Cpu;
-        let mut rollout = CandleBackend::load_with(&source, &device, Weights::Quantized)?;
+        let weights = if config.rollout.weights == "dense" {
+            Weights::Dense
+        } else {
+            Weights::Quantized
+        };
+        let mut rollout = CandleBackend::load_with(&source, &device, weights)?;
         // The trained copy: the same weights dequantized to f32 (not read again).
         let mut dense = rollout.decoder().to_dtype(candle_core::DType::F32)?;
         let found = checkpoint::find(out);
