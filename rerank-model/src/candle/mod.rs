@@ -3,6 +3,7 @@
 
 mod backend;
 mod decode_attention;
+mod dense_matvec;
 pub mod lora;
 mod malloc;
 pub mod model;

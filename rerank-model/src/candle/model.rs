@@ -53,11 +53,27 @@ impl Linear {
         }
     }
 
+    /// The product for a few rows of decoding (not differentiable): a dense f32
+    /// weight streams once for all rows ([`super::dense_matvec`]) instead of being
+    /// packed for a GEMM; a quantized one takes [`Linear::quantized_product`].
+    fn decode_product(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match &self.q {
+            QMatMul::Tensor(w)
+                if w.dtype() == DType::F32 && x.dtype() == DType::F32 && x.device().is_cpu() =>
+            {
+                super::dense_matvec::matmul(x, w)
+            }
+            _ => self.quantized_product(x),
+        }
+    }
+
     /// `x` holds the packed rows of several sequences, `dense[i]` says how sequence
-    /// `i`'s `lens[i]` rows go.
+    /// `i`'s `lens[i]` rows go (the product of prompts, or of a few decoding rows,
+    /// which is not differentiable: a pass that needs gradients marks every sequence
+    /// dense).
     fn forward(&self, x: &Tensor, lens: &[usize], dense: &[bool]) -> candle_core::Result<Tensor> {
         if dense.iter().all(|d| !d) {
-            return self.quantized_product(x);
+            return self.decode_product(x);
         }
         // A quantized weight dequantized for this product; a dense one is used as is.
         let dense_product = |rows: &Tensor| -> candle_core::Result<Tensor> {
@@ -84,7 +100,7 @@ impl Linear {
             parts.push(if dense[i] {
                 dense_product(&rows)?
             } else {
-                self.quantized_product(&rows.contiguous()?)?
+                self.decode_product(&rows.contiguous()?)?
             });
             off += n;
             i = j;
@@ -594,7 +610,7 @@ impl Decoder {
         let mut out = Vec::with_capacity(lens.len());
         let mut off = 0;
         if all_logits {
-            let logits = self.output.quantized_product(&x)?;
+            let logits = self.head(&x, &lens, dense)?;
             for &n in &lens {
                 out.push(logits.narrow(0, off, n)?);
                 off += n;
@@ -608,7 +624,8 @@ impl Decoder {
                 })
                 .collect();
             let idx = Tensor::from_vec(last, lens.len(), &self.device)?;
-            let logits = self.output.quantized_product(&x.index_select(&idx, 0)?)?;
+            let ones = vec![1; lens.len()];
+            let logits = self.head(&x.index_select(&idx, 0)?, &ones, dense)?;
             for i in 0..lens.len() {
                 out.push(logits.get(i)?);
             }
@@ -619,6 +636,16 @@ impl Decoder {
     /// The vocabulary logits of hidden-state rows (after the final norm).
     pub(crate) fn lm_head(&self, rows: &Tensor) -> candle_core::Result<Tensor> {
         self.output.quantized_product(rows)
+    }
+
+    /// The inference head over packed rows (`lens[i]` of sequence `i`): quantized
+    /// weights as stored for every row; a dense weight through the GEMM for prompt
+    /// rows and through [`Linear::decode_product`] for decoding rows.
+    fn head(&self, rows: &Tensor, lens: &[usize], dense: &[bool]) -> candle_core::Result<Tensor> {
+        match self.output.q {
+            QMatMul::Tensor(_) => self.output.forward(rows, lens, dense),
+            _ => self.output.quantized_product(rows),
+        }
     }
 
     /// A projection, plus the adapter's update when one is set and enabled (with
