@@ -18,6 +18,9 @@ use crate::error::{candle_error, Error, Result};
 use crate::gguf::GgufFile;
 use crate::source::ModelSource;
 
+/// A log-probability request's prompt tokens and each continuation's tokens.
+type EncodedRequest = (Vec<u32>, Vec<Vec<u32>>);
+
 /// Shared prompt prefixes shorter than this are not worth a separate prefill.
 const MIN_SHARED_PREFIX: usize = 32;
 
@@ -404,7 +407,7 @@ impl Backend for CandleBackend {
     fn logprobs(&mut self, requests: &[LogprobRequest]) -> Vec<Result<Vec<f32>>> {
         let ctx = self.decoder.info().context_length;
         // Encode; a request whose prompt or continuations cannot be used fails alone.
-        let encoded: Vec<Result<(Vec<u32>, Vec<Vec<u32>>)>> = requests
+        let encoded: Vec<Result<EncodedRequest>> = requests
             .iter()
             .map(|r| {
                 let prompt = self.prompt_ids(&r.prompt, 0)?;

@@ -186,6 +186,8 @@ fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Q8Block]; R]) -> [f32; 
 }
 
 #[cfg(target_arch = "x86_64")]
+// `i` is a block index into the weight row and every input row at once.
+#[allow(clippy::needless_range_loop)]
 mod avx2 {
     //! The kernels. Each reads `ys.len()` blocks from `w`.
     use std::arch::x86_64::*;
