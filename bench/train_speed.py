@@ -131,7 +131,7 @@ def main():
     p.add_argument("--model", default="smollm2-135m")
     p.add_argument("--gguf", default=os.path.expanduser(
         "~/.cache/rerank/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
-    p.add_argument("--data", default=os.path.join(ROOT, "bench/data/train-vaswani/rl/train.jsonl"))
+    p.add_argument("--data", default=os.path.join(ROOT, "bench/data/train-vaswani-qwen/rl/train.jsonl"))
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--group", type=int, default=4)
     p.add_argument("--tokens", type=int, default=64)
