@@ -12,7 +12,7 @@ the dequantized f32 weights TRL samples with (`rollout.weights = "dense"`); the
 update is on the f32 weights in both.
 
 usage: .venv-torch/bin/python bench/train_speed.py [--steps 4] [--group 4] [--tokens 64]
-  (after `bash bench/train_vaswani.sh` has built bench/data/train-vaswani, or any
+  (after `bash bench/train_vaswani.sh bench/train_vaswani_qwen.toml` has built bench/data/train-vaswani-qwen, or any
    REARANK training file as --data; .venv-torch from scripts/python-env-torch.sh)
 """
 import argparse
