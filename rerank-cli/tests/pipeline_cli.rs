@@ -303,7 +303,15 @@ fn bad_input_says_what_to_do() {
 
 #[test]
 fn the_demo_reranks_real_queries_with_reasoning() {
-    let out = ok(&["demo", "--queries", "30", "--max-new-tokens", "48"]);
+    let out = ok(&[
+        "demo",
+        "--model",
+        "smollm2-135m",
+        "--queries",
+        "30",
+        "--max-new-tokens",
+        "48",
+    ]);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         stdout.contains("== query 30: THE DETERMINATION OF ION MASSES"),
