@@ -27,8 +27,8 @@ const QRELS: &[u8] = include_bytes!("../../data/vaswani/qrels");
 /// there beats BM25 yet, and Qwen2.5-Coder-0.5B with REARANK comes closest (nDCG@10
 /// 0.4353 against BM25's 0.4354) at 13 s per query, twice as fast as SmolLM2 with the
 /// same prompt, so nine queries take about two minutes on two cores.
-const DEMO_MODEL: &str = "qwen2.5-0.5b";
-const DEMO_METHOD: &str = "rearank";
+pub const DEMO_MODEL: &str = "qwen2.5-0.5b";
+pub const DEMO_METHOD: &str = "rearank";
 
 const DEMO_HELP: &str = "The data is the Vaswani (NPL) collection: 11,429 physics abstracts, \
     93 queries with relevance judgements (data/vaswani). --model smollm2-135m is a quick \
@@ -40,12 +40,7 @@ const DEMO_HELP: &str = "The data is the Vaswani (NPL) collection: 11,429 physic
 const DEMO_QUERIES: [&str; 9] = ["10", "20", "30", "40", "50", "60", "70", "80", "90"];
 
 #[derive(Args, Debug)]
-#[command(
-    mut_arg("model", |a| a.default_value(DEMO_MODEL)),
-    mut_arg("method", |a| a.default_value(DEMO_METHOD)),
-    mut_arg("top", |a| a.default_value("20")),
-    after_help = DEMO_HELP
-)]
+#[command(after_help = DEMO_HELP)]
 pub struct DemoArgs {
     /// Vaswani query ids to rerank (comma-separated); the default is every tenth query
     #[arg(long, value_delimiter = ',', default_values_t = DEMO_QUERIES.map(String::from))]

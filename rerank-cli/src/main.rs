@@ -36,9 +36,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Rerank a few real queries with reasoning, on a fresh machine (fetches the small default model)
-    // Demo defaults: one window over the top 20, a short reasoning budget.
+    /// Rerank a few real queries with reasoning, on a fresh machine (fetches a small model once)
+    // Demo defaults: its model and method, one window over the top 20, a short
+    // reasoning budget.
     #[command(
+        mut_arg("model", |a| a.default_value(demo::DEMO_MODEL)),
+        mut_arg("method", |a| a.default_value(demo::DEMO_METHOD)),
         mut_arg("top", |a| a.default_value("20")),
         mut_arg("max_new_tokens", |a| a.default_value("256"))
     )]

@@ -296,7 +296,10 @@ fn bad_input_says_what_to_do() {
         "rerank", "--run", &run, "--topics", &topics, "--corpus", &corpus, "--method", "pairwise",
         "-o", &out,
     ]);
-    assert!(e.contains("rearank, rankgpt, first, rank-r1, setwise"), "{e}");
+    assert!(
+        e.contains("rearank, rankgpt, first, rank-r1, setwise"),
+        "{e}"
+    );
     let e = fails(&["demo", "--queries", "999"]);
     assert!(e.contains("1 to 93"), "{e}");
 }
