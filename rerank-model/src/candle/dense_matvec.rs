@@ -63,7 +63,9 @@ impl CustomOp2 for DenseRows {
     }
 }
 
-/// A dot product with sixteen running sums, in a fixed order.
+/// A dot product with sixteen running sums, in a fixed order, each a fused
+/// multiply-add (the decode attention's `dot` rounds each product instead, and its
+/// results are pinned by the end-to-end runs, so the two are kept apart).
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     const L: usize = 16;
