@@ -24,13 +24,6 @@ pub(crate) struct StrArena {
 }
 
 impl StrArena {
-    pub(crate) fn with_capacity(strings: usize, bytes: usize) -> Self {
-        StrArena {
-            text: String::with_capacity(bytes),
-            ends: Vec::with_capacity(strings),
-        }
-    }
-
     #[inline]
     pub(crate) fn push(&mut self, s: &str) -> usize {
         self.text.push_str(s);
@@ -58,8 +51,9 @@ impl StrArena {
         self.ends.clear();
     }
 
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * 4
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
 }
 

@@ -108,7 +108,6 @@ impl Evaluator {
     }
 
     pub(crate) fn session<'a>(&'a self, qrels: &'a Qrels, source: &Path) -> Session<'a> {
-        let n = qrels.len() * self.columns.len();
         let has_text = self
             .measures
             .iter()
@@ -117,8 +116,8 @@ impl Evaluator {
             ev: self,
             qrels,
             source: source.to_path_buf(),
-            values: vec![0.0; n],
-            done: vec![false; qrels.len()],
+            values: Vec::new(),
+            row_of: vec![NO_ROW; qrels.len()],
             texts: if has_text {
                 vec![String::new(); qrels.len()]
             } else {
@@ -141,13 +140,19 @@ pub(crate) struct Session<'a> {
     ev: &'a Evaluator,
     qrels: &'a Qrels,
     source: PathBuf,
+    /// The rows of the queries evaluated so far, in the order they were evaluated
+    /// (a session of one part of a file holds only that part's queries).
     values: Vec<f64>,
-    done: Vec<bool>,
+    /// For each query of the qrels, its row in `values` ([`NO_ROW`]: not evaluated).
+    row_of: Vec<u32>,
     texts: Vec<String>,
     scratch: RankScratch,
     list: RankedList,
     index: rustc_hash::FxHashMap<&'a str, usize>,
 }
+
+/// `row_of` of a query not evaluated.
+const NO_ROW: u32 = u32::MAX;
 
 /// The bogus ranking trec_eval gives a query without results under `-c`.
 const MISSING_DOCNO: &str = "ceci_nest_pas_un_docno";
@@ -155,24 +160,28 @@ const MISSING_DOCNO: &str = "ceci_nest_pas_un_docno";
 impl Session<'_> {
     /// True if this query was already evaluated.
     pub(crate) fn seen(&self, qid: &str) -> bool {
-        self.index.get(qid).is_some_and(|&i| self.done[i])
+        self.index
+            .get(qid)
+            .is_some_and(|&i| self.row_of[i] != NO_ROW)
     }
 
     /// Takes the queries `other` evaluated (a session of the same evaluator and
     /// qrels); false, taking nothing more, when both evaluated one query.
     pub(crate) fn absorb(&mut self, other: Session<'_>) -> bool {
         let ncol = self.ev.columns.len();
-        if (0..self.done.len()).any(|i| self.done[i] && other.done[i]) {
+        let both = |i: usize| self.row_of[i] != NO_ROW && other.row_of[i] != NO_ROW;
+        if (0..self.row_of.len()).any(both) {
             return false;
         }
-        for (i, &done) in other.done.iter().enumerate() {
-            if done {
-                self.values[i * ncol..(i + 1) * ncol]
-                    .copy_from_slice(&other.values[i * ncol..(i + 1) * ncol]);
+        for (i, &r) in other.row_of.iter().enumerate() {
+            if r != NO_ROW {
+                let r = r as usize;
+                self.row_of[i] = (self.values.len() / ncol) as u32;
+                self.values
+                    .extend_from_slice(&other.values[r * ncol..(r + 1) * ncol]);
                 if let (Some(t), Some(o)) = (self.texts.get_mut(i), other.texts.get(i)) {
                     t.clone_from(o);
                 }
-                self.done[i] = true;
             }
         }
         true
@@ -196,7 +205,12 @@ impl Session<'_> {
             &mut self.list,
         )?;
         let ncol = self.ev.columns.len();
-        let row = &mut self.values[qi * ncol..(qi + 1) * ncol];
+        if self.row_of[qi] == NO_ROW {
+            self.row_of[qi] = (self.values.len() / ncol) as u32;
+            self.values.resize(self.values.len() + ncol, 0.0);
+        }
+        let r = self.row_of[qi] as usize;
+        let row = &mut self.values[r * ncol..(r + 1) * ncol];
         let mut text = match self.texts.get_mut(qi) {
             Some(t) => std::mem::take(t),
             None => String::new(),
@@ -217,7 +231,6 @@ impl Session<'_> {
         if let Some(t) = self.texts.get_mut(qi) {
             *t = text;
         }
-        self.done[qi] = true;
         Ok(())
     }
 
@@ -225,8 +238,8 @@ impl Session<'_> {
     pub(crate) fn finish(mut self, run_name: String, run_queries: usize) -> Result<Evaluation> {
         if self.ev.opts.average_complete {
             let mut bogus = QueryResults::new("");
-            for qi in 0..self.done.len() {
-                if !self.done[qi] {
+            for qi in 0..self.row_of.len() {
+                if self.row_of[qi] == NO_ROW {
                     bogus.clear(self.qrels.as_slice()[qi].qid());
                     bogus.push_line(MISSING_DOCNO, 1.0, 0);
                     self.compute(qi, &bogus, true)?;
@@ -234,7 +247,9 @@ impl Session<'_> {
             }
         }
         let ncol = self.ev.columns.len();
-        let rows: Vec<usize> = (0..self.done.len()).filter(|&i| self.done[i]).collect();
+        let rows: Vec<usize> = (0..self.row_of.len())
+            .filter(|&i| self.row_of[i] != NO_ROW)
+            .collect();
         if rows.is_empty() {
             return Err(Error::NoQueriesInCommon {
                 qrels_queries: self.qrels.len(),
@@ -243,10 +258,12 @@ impl Session<'_> {
         }
         let mut values = ndarray::Array2::<f64>::zeros((rows.len(), ncol));
         for (r, &qi) in rows.iter().enumerate() {
+            let at = self.row_of[qi] as usize;
             values.row_mut(r).assign(&ndarray::ArrayView1::from(
-                &self.values[qi * ncol..(qi + 1) * ncol],
+                &self.values[at * ncol..(at + 1) * ncol],
             ));
         }
+        drop(std::mem::take(&mut self.values));
         let qids = rows
             .iter()
             .map(|&qi| self.qrels.as_slice()[qi].qid().to_owned())

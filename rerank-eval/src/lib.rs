@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 mod arena;
+mod blocks;
 mod error;
 mod evaluation;
 mod evaluator;

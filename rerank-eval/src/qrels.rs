@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::arena::{hash_bytes, ArenaIndex, StrArena};
+use crate::blocks;
 use crate::error::{Error, Result};
 use crate::lines::{self, Fields};
 
@@ -17,8 +18,11 @@ use crate::lines::{self, Fields};
 #[derive(Clone, Debug)]
 pub struct QueryJudgements {
     qid: String,
+    /// Documents and their relevance in the order they were read.
     docnos: StrArena,
     rels: Vec<i32>,
+    /// Positions in document-id order.
+    order: Vec<u32>,
     index: ArenaIndex,
     /// `rel_levels[r]` = number of documents judged with relevance `r >= 0`.
     rel_levels: Vec<u64>,
@@ -54,7 +58,9 @@ impl QueryJudgements {
 
     /// The judgements in document-id order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, i32)> + '_ {
-        (0..self.rels.len()).map(move |i| (self.docnos.get(i), self.rels[i]))
+        self.order
+            .iter()
+            .map(move |&i| (self.docnos.get(i as usize), self.rels[i as usize]))
     }
 
     /// Number of documents with relevance at least `level`.
@@ -72,7 +78,7 @@ impl QueryJudgements {
         &self.rel_levels
     }
 
-    fn from_sorted(qid: String, docnos: StrArena, rels: Vec<i32>) -> Self {
+    fn new(qid: String, docnos: StrArena, rels: Vec<i32>, order: Vec<u32>) -> Self {
         let index = ArenaIndex::build(&docnos);
         let max = rels.iter().copied().filter(|&r| r >= 0).max();
         let mut rel_levels = vec![0u64; max.map_or(0, |m| m as usize + 1)];
@@ -85,6 +91,7 @@ impl QueryJudgements {
             qid,
             docnos,
             rels,
+            order,
             index,
             rel_levels,
         }
@@ -115,62 +122,83 @@ impl Qrels {
     /// more than four fields, a relevance that is not an integer, a document judged
     /// twice for one query, a binary file or an empty file is an error naming the file
     /// and line.
+    ///
+    /// A large file is read in parts at line boundaries, one per core, each in blocks
+    /// (memory: the judgements, not the file).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Qrels> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|cause| Error::Io {
-            path: path.to_path_buf(),
-            cause,
-        })?;
-        Qrels::parse(&data, path)
+        let len = std::fs::metadata(path)
+            .map_err(|cause| Error::Io {
+                path: path.to_path_buf(),
+                cause,
+            })?
+            .len();
+        let cuts = blocks::cut_at_lines(path, blocks::parts_for(len))?;
+        let parts: Vec<Result<(QrelsBuilder, u64)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = cuts
+                .windows(2)
+                .map(|w| {
+                    let (from, to) = (w[0], w[1]);
+                    s.spawn(move || {
+                        let mut builder = QrelsBuilder::default();
+                        let mut line_no = 0u64;
+                        blocks::for_each_block(path, from, to, |data| {
+                            parse_block(data, path, &mut line_no, &mut builder)?;
+                            Ok(true)
+                        })?;
+                        Ok((builder, line_no))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a qrels part's thread does not panic"))
+                .collect()
+        });
+        // Each part counted its lines from 1: shift them by the lines before it.
+        let mut builder = QrelsBuilder::default();
+        let mut offset = 0u64;
+        for part in parts {
+            match part {
+                Ok((b, lines)) => {
+                    builder.absorb(b, offset);
+                    offset += lines;
+                }
+                Err(e) => return Err(blocks::shift_line(e, offset)),
+            }
+        }
+        if builder.is_empty() {
+            return Err(Error::Empty {
+                path: path.to_path_buf(),
+                what: "qrels",
+            });
+        }
+        builder.build_in_parts(path, cuts.len() - 1)
     }
 
     /// Reads qrels from any reader; `source` names it in error messages.
-    pub fn from_reader(mut reader: impl Read, source: impl Into<PathBuf>) -> Result<Qrels> {
+    pub fn from_reader(reader: impl Read, source: impl Into<PathBuf>) -> Result<Qrels> {
         let source = source.into();
-        let mut data = Vec::new();
-        reader.read_to_end(&mut data).map_err(|e| Error::Io {
-            path: source.clone(),
-            cause: e,
+        let mut builder = QrelsBuilder::default();
+        let mut line_no = 0u64;
+        blocks::for_each_block_of(reader, &source, &mut |data| {
+            parse_block(data, &source, &mut line_no, &mut builder)?;
+            Ok(true)
         })?;
-        Qrels::parse(&data, &source)
+        if builder.is_empty() {
+            return Err(Error::Empty {
+                path: source,
+                what: "qrels",
+            });
+        }
+        builder.build_from(&source)
     }
 
     /// Parses qrels text already in memory.
     pub fn parse(data: &[u8], source: &Path) -> Result<Qrels> {
-        lines::check_not_binary(data, source, 0)?;
         let mut builder = QrelsBuilder::default();
         let mut line_no = 0u64;
-        for line in data.split(|&b| b == b'\n') {
-            line_no += 1;
-            // trec_eval only treats '#' in the first column as a comment in qrels.
-            if line.first() == Some(&b'#') || line.iter().all(|&b| lines::is_space(b)) {
-                continue;
-            }
-            let mut f = Fields::new(line);
-            let (qid, _iter, docno, rel) = match (f.next(), f.next(), f.next(), f.next(), f.next())
-            {
-                (Some(q), Some(i), Some(d), Some(r), None) => (q, i, d, r),
-                (_, _, _, _, extra) => {
-                    let n = Fields::new(line).count();
-                    return Err(Error::Parse {
-                        path: source.to_path_buf(),
-                        line: line_no,
-                        message: format!(
-                            "expected 4 fields `qid iter docno rel`, found {n}{}",
-                            if extra.is_some() {
-                                " (is this a run file?)"
-                            } else {
-                                ""
-                            }
-                        ),
-                    });
-                }
-            };
-            let qid = lines::field_str(qid, source, line_no, "query id")?;
-            let docno = lines::field_str(docno, source, line_no, "document id")?;
-            let rel = lines::parse_rel(rel, source, line_no)?;
-            builder.push_at(qid, docno, rel, line_no);
-        }
+        parse_block(data, source, &mut line_no, &mut builder)?;
         if builder.is_empty() {
             return Err(Error::Empty {
                 path: source.to_path_buf(),
@@ -238,6 +266,76 @@ impl Qrels {
     }
 }
 
+/// Parses whole qrels lines into `builder`; `line_no` is the number of the line before
+/// `data` and is advanced past it.
+fn parse_block(
+    data: &[u8],
+    source: &Path,
+    line_no: &mut u64,
+    builder: &mut QrelsBuilder,
+) -> Result<()> {
+    lines::check_not_binary(data, source, *line_no)?;
+    // Checked as UTF-8 once for the whole block; a block that is not goes field by
+    // field, where the error names the line and the field.
+    let text = std::str::from_utf8(data).ok();
+    let mut start = 0;
+    while start < data.len() {
+        let (end, fields) = lines::line_at(data, start);
+        let line = fields.line();
+        *line_no += 1;
+        // trec_eval only treats '#' in the first column as a comment in qrels.
+        if line.first() != Some(&b'#') && !line.iter().all(|&b| lines::is_space(b)) {
+            let fast = text.and_then(|text| {
+                let mut f = lines::StrFields::from_ranges(&text[start..end], fields);
+                match (f.next(), f.next(), f.next(), f.next(), f.next()) {
+                    (Some(q), Some(_), Some(d), Some(r), None) => Some((q, d, r.as_bytes())),
+                    _ => None,
+                }
+            });
+            let (qid, docno, rel) = match fast {
+                Some(fields) => fields,
+                None => parse_line_slowly(line, source, *line_no)?,
+            };
+            let rel = lines::parse_rel(rel, source, *line_no)?;
+            builder.push_at(qid, docno, rel, *line_no);
+        }
+        start = end + 1;
+    }
+    Ok(())
+}
+
+/// The fields of a qrels line that is not plain UTF-8 text with four fields: they, or
+/// the error that says what is wrong with the line.
+#[cold]
+fn parse_line_slowly<'a>(
+    line: &'a [u8],
+    source: &Path,
+    line_no: u64,
+) -> Result<(&'a str, &'a str, &'a [u8])> {
+    let mut f = Fields::new(line);
+    let (qid, _iter, docno, rel) = match (f.next(), f.next(), f.next(), f.next(), f.next()) {
+        (Some(q), Some(i), Some(d), Some(r), None) => (q, i, d, r),
+        (_, _, _, _, extra) => {
+            let n = Fields::new(line).count();
+            return Err(Error::Parse {
+                path: source.to_path_buf(),
+                line: line_no,
+                message: format!(
+                    "expected 4 fields `qid iter docno rel`, found {n}{}",
+                    if extra.is_some() {
+                        " (is this a run file?)"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
+    };
+    let qid = lines::field_str(qid, source, line_no, "query id")?;
+    let docno = lines::field_str(docno, source, line_no, "document id")?;
+    Ok((qid, docno, rel))
+}
+
 impl<'a> IntoIterator for &'a Qrels {
     type Item = &'a QueryJudgements;
     type IntoIter = std::slice::Iter<'a, QueryJudgements>;
@@ -296,38 +394,61 @@ impl QrelsBuilder {
         self.build_from(Path::new("<memory>"))
     }
 
-    fn build_from(self, source: &Path) -> Result<Qrels> {
-        let mut pending = self.pending;
-        pending.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let mut queries = Vec::with_capacity(pending.len());
-        for (qid, p) in pending {
-            let mut order: Vec<u32> = (0..p.rels.len() as u32).collect();
-            order.sort_unstable_by(|&a, &b| {
-                p.docnos
-                    .get(a as usize)
-                    .as_bytes()
-                    .cmp(p.docnos.get(b as usize).as_bytes())
-                    .then(p.lines[a as usize].cmp(&p.lines[b as usize]))
-            });
-            for w in order.windows(2) {
-                let (a, b) = (w[0] as usize, w[1] as usize);
-                if p.docnos.get(a) == p.docnos.get(b) {
-                    let line = p.lines[b];
-                    return Err(Error::DuplicateDocument {
-                        path: source.to_path_buf(),
-                        qid,
-                        docno: p.docnos.get(b).to_owned(),
-                        line: (line > 0).then_some(line),
-                    });
+    /// Appends `other`'s judgements after these (the next part of a file), its line
+    /// numbers moved `line_offset` down.
+    fn absorb(&mut self, other: QrelsBuilder, line_offset: u64) {
+        for (qid, mut p) in other.pending {
+            p.lines.iter_mut().for_each(|l| *l += line_offset);
+            match self.by_qid.get(&qid) {
+                Some(&i) => {
+                    let q = &mut self.pending[i].1;
+                    for j in 0..p.rels.len() {
+                        q.docnos.push(p.docnos.get(j));
+                    }
+                    q.rels.extend_from_slice(&p.rels);
+                    q.lines.extend_from_slice(&p.lines);
+                }
+                None => {
+                    self.by_qid.insert(qid.clone(), self.pending.len());
+                    self.pending.push((qid, p));
                 }
             }
-            let mut docnos = StrArena::with_capacity(order.len(), p.docnos.heap_bytes());
-            let mut rels = Vec::with_capacity(order.len());
-            for &i in &order {
-                docnos.push(p.docnos.get(i as usize));
-                rels.push(p.rels[i as usize]);
-            }
-            queries.push(QueryJudgements::from_sorted(qid, docnos, rels));
+        }
+        self.last = None;
+    }
+
+    fn build_from(self, source: &Path) -> Result<Qrels> {
+        self.build_in_parts(source, 1)
+    }
+
+    /// Sorts the queries, then checks and indexes them in `parts` groups at once.
+    fn build_in_parts(self, source: &Path, parts: usize) -> Result<Qrels> {
+        let mut pending = self.pending;
+        pending.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let per = pending.len().div_ceil(parts.max(1)).max(1);
+        let mut groups = Vec::new();
+        while pending.len() > per {
+            let rest = pending.split_off(per);
+            groups.push(std::mem::replace(&mut pending, rest));
+        }
+        groups.push(pending);
+        let built: Vec<Result<Vec<QueryJudgements>>> = if groups.len() == 1 {
+            groups.into_iter().map(|g| build_group(g, source)).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = groups
+                    .into_iter()
+                    .map(|g| s.spawn(move || build_group(g, source)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a qrels group's thread does not panic"))
+                    .collect()
+            })
+        };
+        let mut queries = Vec::new();
+        for group in built {
+            queries.extend(group?);
         }
         let by_qid = queries
             .iter()
@@ -336,6 +457,61 @@ impl QrelsBuilder {
             .collect();
         Ok(Qrels { queries, by_qid })
     }
+}
+
+/// Checks (no document judged twice) and indexes the judgements of queries, each
+/// query's documents sorted by id (then line).
+fn build_group(
+    pending: Vec<(String, PendingQuery)>,
+    source: &Path,
+) -> Result<Vec<QueryJudgements>> {
+    let mut queries = Vec::with_capacity(pending.len());
+    let mut keys: Vec<(u64, u32)> = Vec::new();
+    for (qid, p) in pending {
+        // Keyed by the id's first eight bytes (big-endian, zero-padded: where two
+        // keys differ, so do the ids, the same way); equal keys compare the rest.
+        keys.clear();
+        keys.extend((0..p.rels.len()).map(|i| {
+            let d = p.docnos.get(i).as_bytes();
+            let mut prefix = [0u8; 8];
+            let n = d.len().min(8);
+            prefix[..n].copy_from_slice(&d[..n]);
+            (u64::from_be_bytes(prefix), i as u32)
+        }));
+        keys.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                let (a, b) = (a.1 as usize, b.1 as usize);
+                p.docnos
+                    .get(a)
+                    .as_bytes()
+                    .cmp(p.docnos.get(b).as_bytes())
+                    .then(p.lines[a].cmp(&p.lines[b]))
+            })
+        });
+        for w in keys.windows(2) {
+            let (a, b) = (w[0].1 as usize, w[1].1 as usize);
+            if p.docnos.get(a) == p.docnos.get(b) {
+                let line = p.lines[b];
+                return Err(Error::DuplicateDocument {
+                    path: source.to_path_buf(),
+                    qid,
+                    docno: p.docnos.get(b).to_owned(),
+                    line: (line > 0).then_some(line),
+                });
+            }
+        }
+        // Kept where they are (no copy), with their order.
+        let order = keys.iter().map(|k| k.1).collect();
+        let PendingQuery {
+            mut docnos,
+            mut rels,
+            ..
+        } = p;
+        docnos.shrink_to_fit();
+        rels.shrink_to_fit();
+        queries.push(QueryJudgements::new(qid, docnos, rels, order));
+    }
+    Ok(queries)
 }
 
 #[cfg(test)]

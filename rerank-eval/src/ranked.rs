@@ -87,6 +87,7 @@ impl RankedList {
 #[derive(Default)]
 pub(crate) struct RankScratch {
     order: Vec<u32>,
+    keys: Vec<(u128, u32)>,
     hashes: Vec<u64>,
     seen: HashTable<u32>,
 }
@@ -105,9 +106,7 @@ impl RankScratch {
         out: &mut RankedList,
     ) -> Result<()> {
         let n = results.len();
-        self.order.clear();
-        self.order.extend(0..n as u32);
-        results.sort_ranked(&mut self.order);
+        results.sort_ranked(&mut self.order, &mut self.keys);
         let keep = n.min(opts.max_docs_per_topic);
         self.order.truncate(keep);
 

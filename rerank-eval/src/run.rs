@@ -82,22 +82,34 @@ impl QueryResults {
     /// Indices of the documents in rank order: score descending, ties broken by
     /// document id descending (trec_eval's rule; the rank column of a file is ignored).
     pub fn ranked_indices(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.len() as u32).collect();
-        self.sort_ranked(&mut order);
+        let mut order = Vec::new();
+        self.sort_ranked(&mut order, &mut Vec::new());
         order
     }
 
+    /// Fills `order` with the indices in rank order, `keys` being scratch space. Each
+    /// document is keyed once by its score and the first bytes of its id
+    /// ([`rank_key`]), so most comparisons are one integer comparison; equal keys
+    /// compare the whole ids.
     #[inline]
-    pub(crate) fn sort_ranked(&self, order: &mut [u32]) {
-        order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            self.scores[b].total_cmp(&self.scores[a]).then_with(|| {
+    pub(crate) fn sort_ranked(&self, order: &mut Vec<u32>, keys: &mut Vec<(u128, u32)>) {
+        keys.clear();
+        keys.extend((0..self.len()).map(|i| {
+            (
+                rank_key(self.scores[i], self.docnos.get(i).as_bytes()),
+                i as u32,
+            )
+        }));
+        keys.sort_unstable_by(|a, b| {
+            b.0.cmp(&a.0).then_with(|| {
                 self.docnos
-                    .get(b)
+                    .get(b.1 as usize)
                     .as_bytes()
-                    .cmp(self.docnos.get(a).as_bytes())
+                    .cmp(self.docnos.get(a.1 as usize).as_bytes())
             })
         });
+        order.clear();
+        order.extend(keys.iter().map(|k| k.1));
     }
 
     /// Adds `other`'s documents after these (the rest of a query cut in two).
@@ -121,6 +133,21 @@ impl QueryResults {
         self.scores.clear();
         self.lines.clear();
     }
+}
+
+/// A key that orders documents as trec_eval ranks them, except among documents with
+/// equal keys: the score's bits ordered as [`f64::total_cmp`] orders scores, then the
+/// id's first eight bytes, big-endian and zero-padded. Where two keys differ their
+/// order is the ranking's (a padded id that differs from another at a padding byte is
+/// a proper prefix of it, so it sorts first either way); equal keys need the whole ids.
+#[inline]
+fn rank_key(score: f64, docno: &[u8]) -> u128 {
+    let bits = score.to_bits() as i64;
+    let ordered = ((bits ^ ((((bits >> 63) as u64) >> 1) as i64)) as u64) ^ (1 << 63);
+    let mut prefix = [0u8; 8];
+    let n = docno.len().min(8);
+    prefix[..n].copy_from_slice(&docno[..n]);
+    ((ordered as u128) << 64) | u64::from_be_bytes(prefix) as u128
 }
 
 /// One parsed line of a run file.
@@ -160,6 +187,28 @@ pub(crate) fn parse_run_line<'a>(line: &'a [u8], path: &Path, line_no: u64) -> R
         score: lines::parse_score(score, path, line_no)?,
         tag,
     })
+}
+
+/// [`parse_run_line`] for a line already checked to be UTF-8 text: the same fields,
+/// values and errors, without checking each field again.
+#[inline]
+pub(crate) fn parse_run_text_line<'a>(
+    line: &'a str,
+    fields: lines::FieldRanges<'a>,
+    path: &Path,
+    line_no: u64,
+) -> Result<RunLine<'a>> {
+    let mut f = lines::StrFields::from_ranges(line, fields);
+    match (f.next(), f.next(), f.next(), f.next(), f.next(), f.next()) {
+        (Some(qid), Some(_), Some(docno), Some(_), Some(score), Some(tag)) => Ok(RunLine {
+            qid,
+            docno,
+            score: lines::parse_score(score.as_bytes(), path, line_no)?,
+            tag: tag.as_bytes(),
+        }),
+        // The byte parser words the error.
+        _ => parse_run_line(line.as_bytes(), path, line_no),
+    }
 }
 
 /// A retrieval run: for each query, scored documents.
@@ -361,6 +410,40 @@ mod tests {
         // score desc, then docno desc
         assert_eq!(ranked, ["d", "b", "a"]);
         assert_eq!(q1.line(1), 4);
+    }
+
+    proptest::proptest! {
+        /// The keyed sort ranks as the rule says: score descending (as `total_cmp`),
+        /// then the whole document id descending, for ids that share long prefixes,
+        /// hold NUL bytes or are prefixes of each other, and scores of both signs.
+        #[test]
+        fn keyed_sort_is_the_ranking_rule(
+            docs in proptest::collection::vec(
+                ("(doc|d\0|do)[0-9a\0]{0,10}", proptest::sample::select(vec![
+                    0.0, -0.0, 1.0, -1.0, 24.9, 24.92, -1e300, 1e-300, f64::INFINITY,
+                    f64::NEG_INFINITY, 7.5,
+                ])),
+                0..40,
+            ),
+        ) {
+            let mut q = QueryResults::new("q");
+            for (d, s) in &docs {
+                q.push_line(d, *s, 0);
+            }
+            let got = q.ranked_indices();
+            let mut want: Vec<u32> = (0..q.len() as u32).collect();
+            want.sort_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                q.scores[b].total_cmp(&q.scores[a]).then_with(|| {
+                    q.docnos.get(b).as_bytes().cmp(q.docnos.get(a).as_bytes())
+                })
+            });
+            let show = |o: &[u32]| -> Vec<(String, u64)> {
+                o.iter().map(|&i| (q.docnos.get(i as usize).to_owned(),
+                                   q.scores[i as usize].to_bits())).collect()
+            };
+            proptest::prop_assert_eq!(show(&got), show(&want));
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! every core.
 //!
 //! The file is cut into as many parts as there are cores, at line boundaries; each
-//! part is read by its own thread in 4 MiB chunks, cut into per-query blocks (runs
+//! part is read by its own thread in 1 MiB blocks, cut into per-query blocks (runs
 //! list a query's documents together) and each block evaluated as soon as it is
 //! complete, so memory is bounded by a few chunks per thread whatever the file's size.
 //! A query whose lines straddle a cut is held back by both threads and evaluated
@@ -12,24 +12,17 @@
 //! query turns up again after another query, the file is read into memory instead,
 //! so the result is the same either way.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use rustc_hash::FxHashSet;
 
+use crate::blocks::{self, shift_line};
 use crate::error::{Error, Result};
 use crate::evaluation::Evaluation;
 use crate::evaluator::{Evaluator, Session};
 use crate::lines;
 use crate::qrels::Qrels;
-use crate::run::{parse_run_line, QueryResults, Run};
-
-const CHUNK: usize = 4 << 20;
-/// Files smaller than this are read by one thread.
-const PARALLEL_MIN_BYTES: u64 = 8 << 20;
-/// At most this many parts.
-const MAX_PARTS: usize = 8;
+use crate::run::{parse_run_line, parse_run_text_line, QueryResults, Run};
 
 impl Evaluator {
     /// Evaluates a run file, streaming it: memory stays proportional to the largest
@@ -38,9 +31,7 @@ impl Evaluator {
     /// whole instead, with the same result. `-` reads standard input.
     pub fn evaluate_file(&self, qrels: &Qrels, path: impl AsRef<Path>) -> Result<Evaluation> {
         let path = path.as_ref();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let large = std::fs::metadata(path).is_ok_and(|m| m.len() >= PARALLEL_MIN_BYTES);
-        let parts = if large { cores.min(MAX_PARTS) } else { 1 };
+        let parts = std::fs::metadata(path).map_or(1, |m| blocks::parts_for(m.len()));
         self.evaluate_file_in_parts(qrels, path, parts)
     }
 
@@ -102,21 +93,7 @@ fn evaluate_parts(
     path: &Path,
     parts: usize,
 ) -> Result<Option<Evaluation>> {
-    let io = |cause| Error::Io {
-        path: path.to_path_buf(),
-        cause,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let len = file.metadata().map_err(io)?.len();
-    // Cut after the first new line at or past each even share of the file.
-    let mut cuts = vec![0u64];
-    for i in 1..parts as u64 {
-        let at = next_line_start(&mut file, len * i / parts as u64, len).map_err(io)?;
-        if at > *cuts.last().expect("the start") && at < len {
-            cuts.push(at);
-        }
-    }
-    cuts.push(len);
+    let cuts = blocks::cut_at_lines(path, parts)?;
     let n = cuts.len() - 1;
     let results: Vec<Result<Part>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
@@ -185,28 +162,6 @@ fn evaluate_parts(
     session.finish(run_name, qids.len()).map(Some)
 }
 
-/// The offset of the first line that starts at or after `at` (`len` if none).
-fn next_line_start(file: &mut File, at: u64, len: u64) -> std::io::Result<u64> {
-    if at == 0 {
-        return Ok(0);
-    }
-    // The line containing byte `at - 1` ends somewhere at or after it.
-    file.seek(SeekFrom::Start(at - 1))?;
-    let mut buf = vec![0u8; 64 << 10];
-    let mut pos = at - 1;
-    while pos < len {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
-            return Ok(pos + i as u64 + 1);
-        }
-        pos += n as u64;
-    }
-    Ok(len)
-}
-
 /// Reads the bytes `from..to` of the file (whole lines), evaluating each complete
 /// query block as it ends, except those that may continue beyond the part (`head`:
 /// the part's first block may continue the previous part's last; `tail`: its last
@@ -220,13 +175,6 @@ fn read_part<'a>(
     head: bool,
     tail: bool,
 ) -> Result<Part<'a>> {
-    let io = |cause| Error::Io {
-        path: path.to_path_buf(),
-        cause,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    file.seek(SeekFrom::Start(from)).map_err(io)?;
-    let mut reader = file.take(to - from);
     let mut part = Part {
         session: ev.session(qrels, path),
         edges: Vec::new(),
@@ -235,43 +183,25 @@ fn read_part<'a>(
         lines: 0,
         regrouped: false,
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
     let mut block = QueryResults::default();
     let mut spare = QueryResults::default();
     let mut blocks = 0usize;
-    let mut eof = false;
-    while !eof {
-        // Fill the buffer up to CHUNK bytes beyond any carried partial line.
-        let carried = buf.len();
-        buf.resize(carried + CHUNK, 0);
-        let mut filled = carried;
-        while filled < buf.len() {
-            let n = reader.read(&mut buf[filled..]).map_err(io)?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            filled += n;
-        }
-        buf.truncate(filled);
-        let complete = if eof {
-            buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
-                None => continue, // a line longer than the chunk: read more
-            }
-        };
-        lines::check_not_binary(&buf[..complete], path, part.lines)?;
-        let mut tag_range: Option<(usize, usize)> = None;
-        let data = &buf[..complete];
+    blocks::for_each_block(path, from, to, |data| {
+        lines::check_not_binary(data, path, part.lines)?;
+        // Checked as UTF-8 once for the whole block (fast), not field by field; a
+        // block that is not UTF-8 goes line by line, where the error names the line.
+        let text = std::str::from_utf8(data).ok();
+        let mut last_tag: Option<&[u8]> = None;
         let mut start = 0;
         while start < data.len() {
-            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            let line = &data[start..end];
+            let (end, fields) = lines::line_at(data, start);
+            let line = fields.line();
             part.lines += 1;
             if !lines::is_blank_or_comment(line) {
-                let l = parse_run_line(line, path, part.lines)?;
+                let l = match text {
+                    Some(text) => parse_run_text_line(&text[start..end], fields, path, part.lines)?,
+                    None => parse_run_line(line, path, part.lines)?,
+                };
                 if blocks == 0 || l.qid != block.qid() {
                     if blocks > 0 {
                         // The block before this line is complete.
@@ -280,7 +210,7 @@ fn read_part<'a>(
                             part.edges.push(full);
                         } else {
                             if !part.evaluate(&full)? {
-                                return Ok(part);
+                                return Ok(false);
                             }
                             spare = full;
                         }
@@ -288,20 +218,24 @@ fn read_part<'a>(
                     block.clear(l.qid);
                     if !part.qids.insert(l.qid.to_owned()) {
                         part.regrouped = true;
-                        return Ok(part);
+                        return Ok(false);
                     }
                     blocks += 1;
                 }
                 block.push_line(l.docno, l.score, part.lines);
-                let off = l.tag.as_ptr() as usize - data.as_ptr() as usize;
-                tag_range = Some((off, off + l.tag.len()));
+                last_tag = Some(l.tag);
             }
             start = end + 1;
         }
-        if let Some((a, b)) = tag_range {
-            part.last_tag = Some(buf[a..b].to_vec());
+        if let Some(tag) = last_tag {
+            let t = part.last_tag.get_or_insert_with(Vec::new);
+            t.clear();
+            t.extend_from_slice(tag);
         }
-        buf.drain(..complete);
+        Ok(true)
+    })?;
+    if part.regrouped {
+        return Ok(part);
     }
     if blocks > 0 {
         // The part's last block: held back when it may continue in the next part (or
@@ -313,31 +247,4 @@ fn read_part<'a>(
         }
     }
     Ok(part)
-}
-
-/// `e` with its line number moved `by` lines down (a part's numbers to the file's).
-fn shift_line(e: Error, by: u64) -> Error {
-    match e {
-        Error::Parse {
-            path,
-            line,
-            message,
-        } => Error::Parse {
-            path,
-            line: line + by,
-            message,
-        },
-        Error::DuplicateDocument {
-            path,
-            qid,
-            docno,
-            line,
-        } => Error::DuplicateDocument {
-            path,
-            qid,
-            docno,
-            line: line.map(|l| l + by),
-        },
-        other => other,
-    }
 }
