@@ -52,8 +52,8 @@ impl std::fmt::Display for TrecFloat {
 #[inline]
 fn fixed4_fast(x: f64, buf: &mut [u8; 24]) -> Option<&str> {
     let y = (x * 10_000.0).abs();
-    if !(y < (1u64 << 40) as f64) {
-        return None; // also NaN
+    if y.is_nan() || y >= (1u64 << 40) as f64 {
+        return None;
     }
     let frac = y - y.floor();
     if (frac - 0.5).abs() <= 1.0 / 1024.0 {
