@@ -9,8 +9,16 @@
 //! exactly what their sequences give alone.
 //!
 //! Inference only (no backward pass): the differentiable decoder keeps the GEMM form.
+//!
+//! [`decode_attention_batch`] does a whole batch of sequences (one new token each) in
+//! one call: one piece of work per sequence and key/value head, spread over the pool at
+//! once (instead of a call, and a wait for the pool, per sequence and layer), and each
+//! piece reads its group's cached keys and values once for all the query heads that
+//! share them (instead of once per head). Each head's numbers are computed with the
+//! same operations in the same order as [`decode_attention`]'s, so both give the same
+//! bits, alone or in a batch.
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Storage, Tensor};
 
 use super::parallel::for_each_piece;
 
@@ -88,6 +96,132 @@ impl CustomOp3 for DecodeAttention {
     }
 }
 
+/// [`decode_attention`] for several sequences at once: `items[s]` is sequence `s`'s
+/// `(q, k, v)` with the shapes `decode_attention` takes (each its own number of keys).
+/// Returns each sequence's output `(1, heads, 1, head_dim)`.
+pub(crate) fn decode_attention_batch(
+    items: &[(Tensor, Tensor, Tensor)],
+    scale: f32,
+) -> Result<Vec<Tensor>> {
+    struct Seq<'a> {
+        q: &'a [f32],
+        k: &'a [f32],
+        v: &'a [f32],
+        k_head: usize,
+        v_head: usize,
+        keys: usize,
+    }
+    let Some((q0, k0, _)) = items.first() else {
+        return Ok(Vec::new());
+    };
+    let (_, h, _, hd) = q0.dims4()?;
+    let kvh = k0.dim(1)?;
+    if h % kvh != 0 {
+        candle_core::bail!("decode-attention: {h} heads, {kvh} key/value heads");
+    }
+    let rep = h / kvh;
+    let qs: Vec<Tensor> = items
+        .iter()
+        .map(|(q, _, _)| q.contiguous())
+        .collect::<Result<_>>()?;
+    // Read guards on every buffer for the whole computation.
+    let guards: Vec<_> = items
+        .iter()
+        .zip(&qs)
+        .map(|((_, k, v), q)| {
+            (
+                q.storage_and_layout(),
+                k.storage_and_layout(),
+                v.storage_and_layout(),
+            )
+        })
+        .collect();
+    let mut seqs = Vec::with_capacity(items.len());
+    for ((qg, ql), (kg, kl), (vg, vl)) in &guards {
+        let (_, qh, one, qhd) = ql.shape().dims4()?;
+        let (_, kh, keys, khd) = kl.shape().dims4()?;
+        let rows_ok = |l: &Layout| l.stride()[3] == 1 && l.stride()[2] == hd;
+        if (qh, one, qhd, kh, khd) != (h, 1, hd, kvh, hd)
+            || vl.shape() != kl.shape()
+            || keys == 0
+            || !ql.is_contiguous()
+            || !rows_ok(kl)
+            || !rows_ok(vl)
+        {
+            candle_core::bail!(
+                "decode-attention: shapes {:?} {:?} {:?}",
+                ql.shape(),
+                kl.shape(),
+                vl.shape()
+            );
+        }
+        seqs.push(Seq {
+            q: cpu_f32(qg, ql)?,
+            k: cpu_f32(kg, kl)?,
+            v: cpu_f32(vg, vl)?,
+            k_head: kl.stride()[1],
+            v_head: vl.stride()[1],
+            keys,
+        });
+    }
+    // One piece per sequence and key/value head: its `rep` query heads' outputs.
+    let mut out = vec![0f32; items.len() * h * hd];
+    for_each_piece(&mut out, rep * hd, |piece, o| {
+        let (s, g) = (piece / kvh, piece % kvh);
+        let seq = &seqs[s];
+        let k = &seq.k[g * seq.k_head..];
+        let v = &seq.v[g * seq.v_head..];
+        let keys = seq.keys;
+        // Scores of the group's heads, key by key: each key row read once.
+        let mut scores = vec![0f32; rep * keys];
+        for j in 0..keys {
+            let kj = &k[j * hd..(j + 1) * hd];
+            for r in 0..rep {
+                let head = g * rep + r;
+                scores[r * keys + j] = dot(&seq.q[head * hd..(head + 1) * hd], kj) * scale;
+            }
+        }
+        let mut sums = vec![0f32; rep];
+        for r in 0..rep {
+            let sc = &mut scores[r * keys..(r + 1) * keys];
+            let max = sc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            for x in sc.iter_mut() {
+                *x = (*x - max).exp();
+                sums[r] += *x;
+            }
+        }
+        // Values, key by key: each value row read once for the group's heads.
+        for j in 0..keys {
+            let vj = &v[j * hd..(j + 1) * hd];
+            for r in 0..rep {
+                let p = scores[r * keys + j];
+                for (o, x) in o[r * hd..(r + 1) * hd].iter_mut().zip(vj) {
+                    *o += p * x;
+                }
+            }
+        }
+        for r in 0..rep {
+            for o in o[r * hd..(r + 1) * hd].iter_mut() {
+                *o /= sums[r];
+            }
+        }
+    });
+    drop(guards);
+    out.chunks_exact(h * hd)
+        .map(|c| Tensor::from_slice(c, (1, h, 1, hd), &Device::Cpu))
+        .collect()
+}
+
+/// The f32 elements of a CPU storage from a layout's start.
+fn cpu_f32<'a>(s: &'a Storage, l: &Layout) -> Result<&'a [f32]> {
+    match s {
+        Storage::Cpu(CpuStorage::F32(v)) if l.start_offset() <= v.len() => {
+            Ok(&v[l.start_offset()..])
+        }
+        _ => candle_core::bail!("decode-attention: f32 tensors on the CPU only"),
+    }
+}
+
 /// A dot product with sixteen running sums (which the compiler keeps in vector
 /// registers), in a fixed order.
 #[inline(always)]
@@ -157,6 +291,36 @@ mod tests {
                 .to_scalar::<f32>()
                 .unwrap();
             assert!(diff < 1e-5, "h {h} kvh {kvh} hd {hd} keys {keys}: {diff}");
+        }
+    }
+
+    /// A batch of sequences with different cache lengths gives each one exactly what
+    /// the single-sequence kernel gives it.
+    #[test]
+    fn a_batch_equals_its_sequences_alone() {
+        for (h, kvh, hd) in [(9, 3, 64), (14, 2, 64), (4, 4, 20), (6, 1, 48)] {
+            let mut items = Vec::new();
+            for (s, keys) in [37usize, 1, 300, 129].into_iter().enumerate() {
+                let q = random((1, h, 1, hd), 10 + s as u64);
+                let kb = random((1, kvh, 512, hd), 20 + s as u64);
+                let vb = random((1, kvh, 512, hd), 30 + s as u64);
+                items.push((
+                    q,
+                    kb.narrow(2, 0, keys).unwrap(),
+                    vb.narrow(2, 0, keys).unwrap(),
+                ));
+            }
+            let scale = 1.0 / (hd as f32).sqrt();
+            let batch = decode_attention_batch(&items, scale).unwrap();
+            for ((q, k, v), got) in items.iter().zip(&batch) {
+                let want = decode_attention(q, k, v, scale).unwrap();
+                let (got, want) = (
+                    got.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                    want.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                );
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "h {h} kvh {kvh} hd {hd}");
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
-use super::decode_attention::decode_attention;
+use super::decode_attention::{decode_attention, decode_attention_batch};
 use super::lora::{Adapter, Target};
 use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
 use crate::error::{candle_error as ce, candle_message, Error, Result};
@@ -753,6 +753,8 @@ impl Decoder {
         // Packed: per segment that continues another, its queries, keys and values
         // (attended below, together with the other continuations of its parent).
         let mut children: Vec<(usize, usize, Tensor, Tensor, Tensor)> = Vec::new();
+        // Cached sequences decoding one token: their queries and cached keys and values.
+        let mut decoding: Vec<(usize, (Tensor, Tensor, Tensor))> = Vec::new();
         let mut off = 0;
         for (s, &n) in lens.iter().enumerate() {
             let parent = parents.and_then(|p| p[s]);
@@ -801,8 +803,20 @@ impl Decoder {
                     (ks, vs)
                 }
             };
+            if n == 1 && decode_fused(self.ops, &self.device, &qs) {
+                decoding.push((s, (qs, kc, vc)));
+                continue;
+            }
             let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
             outs[s] = Some(o.transpose(1, 2)?.reshape((n, h * hd))?);
+        }
+        // The sequences decoding one token attend in one call.
+        if !decoding.is_empty() {
+            let (seqs, items): (Vec<usize>, Vec<_>) = decoding.into_iter().unzip();
+            let scale = 1.0 / (hd as f32).sqrt();
+            for (s, o) in seqs.into_iter().zip(decode_attention_batch(&items, scale)?) {
+                outs[s] = Some(o.transpose(1, 2)?.reshape((1, h * hd))?);
+            }
         }
         // The continuations of one prompt attend together: their queries stacked, the
         // keys the prompt's and then all of theirs, each row masked to the prompt and
@@ -1097,6 +1111,12 @@ fn info_from_config(dir: &Path) -> Result<ModelInfo> {
 /// small in memory.
 const ATTENTION_CHUNK: usize = 256;
 
+/// Whether one new token's attention goes to the fused CPU kernel
+/// ([`decode_attention`]).
+fn decode_fused(ops: OpsMode, device: &Device, q: &Tensor) -> bool {
+    ops == OpsMode::Fused && device.is_cpu() && q.dtype() == DType::F32
+}
+
 /// Causal attention of one sequence: `q` is `(1, heads, n, hd)` for the tokens at
 /// positions `past..past + n`, `k` and `v` are `(1, kv_heads, past + n, hd)`.
 /// Grouped-query attention without copying keys and values per head: the queries of
@@ -1114,7 +1134,7 @@ fn attend(
     ops: OpsMode,
 ) -> candle_core::Result<Tensor> {
     let n = q.dim(2)?;
-    if n == 1 && ops == OpsMode::Fused && device.is_cpu() && q.dtype() == DType::F32 {
+    if n == 1 && decode_fused(ops, device, q) {
         return decode_attention(q, k, v, 1.0 / (hd as f32).sqrt());
     }
     let mut chunks = Vec::new();
