@@ -1,8 +1,8 @@
 //! Reading a file in blocks of whole lines, and cutting it into parts at line
 //! boundaries so that each core reads one: what the qrels and run readers share.
 //!
-//! Blocks are [`BLOCK`] bytes (plus a partial line carried over), so memory stays a
-//! couple of megabytes per reader whatever the file's size.
+//! Blocks are [`BLOCK`] bytes (plus a partial line carried over), so memory stays
+//! under a megabyte per reader whatever the file's size.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

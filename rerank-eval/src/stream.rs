@@ -2,7 +2,7 @@
 //! every core.
 //!
 //! The file is cut into as many parts as there are cores, at line boundaries; each
-//! part is read by its own thread in 1 MiB blocks, cut into per-query blocks (runs
+//! part is read by its own thread in 256 KiB blocks, cut into per-query blocks (runs
 //! list a query's documents together) and each block evaluated as soon as it is
 //! complete, so memory is bounded by a few chunks per thread whatever the file's size.
 //! A query whose lines straddle a cut is held back by both threads and evaluated
