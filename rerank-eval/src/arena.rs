@@ -64,15 +64,24 @@ pub(crate) struct ArenaIndex {
 }
 
 impl ArenaIndex {
-    pub(crate) fn build(arena: &StrArena) -> Self {
+    /// The index of `arena`'s strings; `None` if a string is there twice.
+    pub(crate) fn build_unique(arena: &StrArena) -> Option<Self> {
         let mut table = HashTable::with_capacity(arena.len());
         for i in 0..arena.len() {
-            let h = hash_bytes(arena.get(i).as_bytes());
-            table.insert_unique(h, i as u32, |&j| {
-                hash_bytes(arena.get(j as usize).as_bytes())
-            });
+            let s = arena.get(i).as_bytes();
+            let h = hash_bytes(s);
+            match table.entry(
+                h,
+                |&j| arena.get(j as usize).as_bytes() == s,
+                |&j| hash_bytes(arena.get(j as usize).as_bytes()),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(_) => return None,
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert(i as u32);
+                }
+            }
         }
-        ArenaIndex { table }
+        Some(ArenaIndex { table })
     }
 
     /// Position of `s` in `arena`, given its precomputed hash.

@@ -21,8 +21,9 @@ pub struct QueryJudgements {
     /// Documents and their relevance in the order they were read.
     docnos: StrArena,
     rels: Vec<i32>,
-    /// Positions in document-id order.
-    order: Vec<u32>,
+    /// Positions in document-id order, sorted when first asked for (evaluation never
+    /// asks).
+    order: std::sync::OnceLock<Vec<u32>>,
     index: ArenaIndex,
     /// `rel_levels[r]` = number of documents judged with relevance `r >= 0`.
     rel_levels: Vec<u64>,
@@ -59,6 +60,7 @@ impl QueryJudgements {
     /// The judgements in document-id order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, i32)> + '_ {
         self.order
+            .get_or_init(|| sorted_order(&self.docnos, &[]))
             .iter()
             .map(move |&i| (self.docnos.get(i as usize), self.rels[i as usize]))
     }
@@ -78,8 +80,8 @@ impl QueryJudgements {
         &self.rel_levels
     }
 
-    fn new(qid: String, docnos: StrArena, rels: Vec<i32>, order: Vec<u32>) -> Self {
-        let index = ArenaIndex::build(&docnos);
+    /// The judgements of a query, with the index of its documents (each once).
+    fn new(qid: String, docnos: StrArena, rels: Vec<i32>, index: ArenaIndex) -> Self {
         let max = rels.iter().copied().filter(|&r| r >= 0).max();
         let mut rel_levels = vec![0u64; max.map_or(0, |m| m as usize + 1)];
         for &r in &rels {
@@ -91,7 +93,7 @@ impl QueryJudgements {
             qid,
             docnos,
             rels,
-            order,
+            order: std::sync::OnceLock::new(),
             index,
             rel_levels,
         }
@@ -459,57 +461,69 @@ impl QrelsBuilder {
     }
 }
 
-/// Checks (no document judged twice) and indexes the judgements of queries, each
-/// query's documents sorted by id (then line).
+/// Positions of `docnos` in id order, then line order (`lines`, if given).
+///
+/// Keyed by the id's first eight bytes (big-endian, zero-padded: where two keys differ,
+/// so do the ids, the same way); equal keys compare the rest.
+fn sorted_order(docnos: &StrArena, lines: &[u64]) -> Vec<u32> {
+    let mut keys: Vec<(u64, u32)> = (0..docnos.len())
+        .map(|i| {
+            let d = docnos.get(i).as_bytes();
+            let mut prefix = [0u8; 8];
+            let n = d.len().min(8);
+            prefix[..n].copy_from_slice(&d[..n]);
+            (u64::from_be_bytes(prefix), i as u32)
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0).then_with(|| {
+            let (a, b) = (a.1 as usize, b.1 as usize);
+            docnos
+                .get(a)
+                .as_bytes()
+                .cmp(docnos.get(b).as_bytes())
+                .then_with(|| lines.get(a).cmp(&lines.get(b)))
+        })
+    });
+    keys.into_iter().map(|k| k.1).collect()
+}
+
+/// Checks (no document judged twice) and indexes the judgements of queries.
+///
+/// Duplicates are found while indexing; only then are a query's documents sorted, so
+/// that the error names the same one as always: the first duplicated id in id order,
+/// at its later line.
 fn build_group(
     pending: Vec<(String, PendingQuery)>,
     source: &Path,
 ) -> Result<Vec<QueryJudgements>> {
     let mut queries = Vec::with_capacity(pending.len());
-    let mut keys: Vec<(u64, u32)> = Vec::new();
     for (qid, p) in pending {
-        // Keyed by the id's first eight bytes (big-endian, zero-padded: where two
-        // keys differ, so do the ids, the same way); equal keys compare the rest.
-        keys.clear();
-        keys.extend((0..p.rels.len()).map(|i| {
-            let d = p.docnos.get(i).as_bytes();
-            let mut prefix = [0u8; 8];
-            let n = d.len().min(8);
-            prefix[..n].copy_from_slice(&d[..n]);
-            (u64::from_be_bytes(prefix), i as u32)
-        }));
-        keys.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                let (a, b) = (a.1 as usize, b.1 as usize);
-                p.docnos
-                    .get(a)
-                    .as_bytes()
-                    .cmp(p.docnos.get(b).as_bytes())
-                    .then(p.lines[a].cmp(&p.lines[b]))
-            })
-        });
-        for w in keys.windows(2) {
-            let (a, b) = (w[0].1 as usize, w[1].1 as usize);
-            if p.docnos.get(a) == p.docnos.get(b) {
-                let line = p.lines[b];
-                return Err(Error::DuplicateDocument {
-                    path: source.to_path_buf(),
-                    qid,
-                    docno: p.docnos.get(b).to_owned(),
-                    line: (line > 0).then_some(line),
-                });
-            }
-        }
-        // Kept where they are (no copy), with their order.
-        let order = keys.iter().map(|k| k.1).collect();
         let PendingQuery {
             mut docnos,
             mut rels,
-            ..
+            lines,
         } = p;
         docnos.shrink_to_fit();
         rels.shrink_to_fit();
-        queries.push(QueryJudgements::new(qid, docnos, rels, order));
+        if let Some(index) = ArenaIndex::build_unique(&docnos) {
+            queries.push(QueryJudgements::new(qid, docnos, rels, index));
+            continue;
+        }
+        let order = sorted_order(&docnos, &lines);
+        let (a, b) = order
+            .windows(2)
+            .map(|w| (w[0] as usize, w[1] as usize))
+            .find(|&(a, b)| docnos.get(a) == docnos.get(b))
+            .expect("the index found a duplicate");
+        debug_assert!(lines.get(a) <= lines.get(b));
+        let line = lines[b];
+        return Err(Error::DuplicateDocument {
+            path: source.to_path_buf(),
+            qid,
+            docno: docnos.get(b).to_owned(),
+            line: (line > 0).then_some(line),
+        });
     }
     Ok(queries)
 }
