@@ -31,12 +31,22 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# Linux reports a child's peak memory as at least what the process it was forked from
+# held when it called exec (the old address space's high-water mark is kept), so a
+# child started from this Python process, which holds megabytes of earlier outputs,
+# would be charged for them. GNU time forks the tool from its own small process and
+# reports the tool's own peak.
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
+
 def measure(cmd, out_path=None):
     """Runs cmd (stdout to out_path or a pipe), returns (seconds, peak RSS in MB,
     stdout, CPU seconds)."""
+    rss_file = tempfile.NamedTemporaryFile(suffix=".rss", delete=False).name if GNU_TIME else None
+    full = [GNU_TIME, "-f", "%M", "-o", rss_file] + cmd if GNU_TIME else cmd
     start = time.perf_counter()
     sink = open(out_path, "wb") if out_path else subprocess.PIPE
-    proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(full, stdout=sink, stderr=subprocess.PIPE)
     out = b"" if out_path else proc.stdout.read()
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -46,7 +56,13 @@ def measure(cmd, out_path=None):
         out = open(out_path, "rb").read()
     if status != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{err.decode()}")
-    return elapsed, usage.ru_maxrss / 1024.0, out.decode(), usage.ru_utime + usage.ru_stime
+    if rss_file:
+        with open(rss_file) as f:
+            peak_mb = int(f.read().split()[-1]) / 1024.0
+        os.unlink(rss_file)
+    else:
+        peak_mb = usage.ru_maxrss / 1024.0  # may include this process's memory (above)
+    return elapsed, peak_mb, out.decode(), usage.ru_utime + usage.ru_stime
 
 
 def best_of(cmd, repeat, out_path=None):
