@@ -129,6 +129,22 @@ pub(crate) fn for_each_block_of(
     Ok(())
 }
 
+/// `f` applied to every item, each on a thread of its own, the results in the items'
+/// order (a single item runs on the calling thread). A panic in `f` is passed on.
+pub(crate) fn on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items.into_iter().map(|t| s.spawn(move || f(t))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// `e` with its line number moved `by` lines down (a part's numbers to the file's).
 pub(crate) fn shift_line(e: Error, by: u64) -> Error {
     match e {

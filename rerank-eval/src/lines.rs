@@ -50,6 +50,14 @@ fn masks(bytes: &[u8; 64]) -> (u64, u64) {
     }
 }
 
+/// [`masks`] of fewer than 64 bytes, padded with white space.
+#[inline]
+fn padded_masks(bytes: &[u8]) -> (u64, u64) {
+    let mut padded = [b' '; 64];
+    padded[..bytes.len()].copy_from_slice(bytes);
+    masks(&padded)
+}
+
 /// Where the whitespace-separated fields of one line are, as `start..end` ranges.
 ///
 /// A line of at most 64 bytes (nearly every line of a qrels or run file) is classified
@@ -72,9 +80,7 @@ impl<'a> FieldRanges<'a> {
         if bytes.len() > 64 {
             return FieldRanges::long(bytes);
         }
-        let mut padded = [b' '; 64];
-        padded[..bytes.len()].copy_from_slice(bytes);
-        FieldRanges::from_space(bytes, masks(&padded).0)
+        FieldRanges::from_space(bytes, padded_masks(bytes).0)
     }
 
     fn long(bytes: &'a [u8]) -> Self {
@@ -144,9 +150,7 @@ pub(crate) fn line_at(data: &[u8], start: usize) -> (usize, FieldRanges<'_>) {
             (s, n, 64)
         }
         None => {
-            let mut padded = [b' '; 64];
-            padded[..rest.len()].copy_from_slice(rest);
-            let (s, n) = masks(&padded);
+            let (s, n) = padded_masks(rest);
             (s, n, rest.len())
         }
     };

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use crate::arena::{hash_bytes, ArenaIndex, StrArena};
+use crate::arena::{hash_bytes, id_prefix, ArenaIndex, StrArena};
 use crate::blocks;
 use crate::error::{Error, Result};
 use crate::lines::{self, Fields};
@@ -136,27 +136,16 @@ impl Qrels {
             })?
             .len();
         let cuts = blocks::cut_at_lines(path, blocks::parts_for(len))?;
-        let parts: Vec<Result<(QrelsBuilder, u64)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = cuts
-                .windows(2)
-                .map(|w| {
-                    let (from, to) = (w[0], w[1]);
-                    s.spawn(move || {
-                        let mut builder = QrelsBuilder::default();
-                        let mut line_no = 0u64;
-                        blocks::for_each_block(path, from, to, |data| {
-                            parse_block(data, path, &mut line_no, &mut builder)?;
-                            Ok(true)
-                        })?;
-                        Ok((builder, line_no))
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a qrels part's thread does not panic"))
-                .collect()
-        });
+        let parts: Vec<Result<(QrelsBuilder, u64)>> =
+            blocks::on_threads(cuts.windows(2).collect(), |w| {
+                let mut builder = QrelsBuilder::default();
+                let mut line_no = 0u64;
+                blocks::for_each_block(path, w[0], w[1], |data| {
+                    parse_block(data, path, &mut line_no, &mut builder)?;
+                    Ok(true)
+                })?;
+                Ok((builder, line_no))
+            });
         // Each part counted its lines from 1: shift them by the lines before it.
         let mut builder = QrelsBuilder::default();
         let mut offset = 0u64;
@@ -169,13 +158,7 @@ impl Qrels {
                 Err(e) => return Err(blocks::shift_line(e, offset)),
             }
         }
-        if builder.is_empty() {
-            return Err(Error::Empty {
-                path: path.to_path_buf(),
-                what: "qrels",
-            });
-        }
-        builder.build_in_parts(path, cuts.len() - 1)
+        builder.build_file(path, cuts.len() - 1)
     }
 
     /// Reads qrels from any reader; `source` names it in error messages.
@@ -187,13 +170,7 @@ impl Qrels {
             parse_block(data, &source, &mut line_no, &mut builder)?;
             Ok(true)
         })?;
-        if builder.is_empty() {
-            return Err(Error::Empty {
-                path: source,
-                what: "qrels",
-            });
-        }
-        builder.build_from(&source)
+        builder.build_file(&source, 1)
     }
 
     /// Parses qrels text already in memory.
@@ -201,13 +178,7 @@ impl Qrels {
         let mut builder = QrelsBuilder::default();
         let mut line_no = 0u64;
         parse_block(data, source, &mut line_no, &mut builder)?;
-        if builder.is_empty() {
-            return Err(Error::Empty {
-                path: source.to_path_buf(),
-                what: "qrels",
-            });
-        }
-        builder.build_from(source)
+        builder.build_file(source, 1)
     }
 
     /// Builds qrels from `(qid, docno, relevance)` triples.
@@ -393,7 +364,7 @@ impl QrelsBuilder {
 
     /// Checks (no document judged twice for a query) and indexes the judgements.
     pub fn build(self) -> Result<Qrels> {
-        self.build_from(Path::new("<memory>"))
+        self.build_in_parts(Path::new("<memory>"), 1)
     }
 
     /// Appends `other`'s judgements after these (the next part of a file), its line
@@ -419,8 +390,16 @@ impl QrelsBuilder {
         self.last = None;
     }
 
-    fn build_from(self, source: &Path) -> Result<Qrels> {
-        self.build_in_parts(source, 1)
+    /// [`QrelsBuilder::build_in_parts`] for the lines of a file (or text): a file
+    /// without a judgement is an error.
+    fn build_file(self, source: &Path, parts: usize) -> Result<Qrels> {
+        if self.is_empty() {
+            return Err(Error::Empty {
+                path: source.to_path_buf(),
+                what: "qrels",
+            });
+        }
+        self.build_in_parts(source, parts)
     }
 
     /// Sorts the queries, then checks and indexes them in `parts` groups at once.
@@ -434,22 +413,8 @@ impl QrelsBuilder {
             groups.push(std::mem::replace(&mut pending, rest));
         }
         groups.push(pending);
-        let built: Vec<Result<Vec<QueryJudgements>>> = if groups.len() == 1 {
-            groups.into_iter().map(|g| build_group(g, source)).collect()
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = groups
-                    .into_iter()
-                    .map(|g| s.spawn(move || build_group(g, source)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("a qrels group's thread does not panic"))
-                    .collect()
-            })
-        };
         let mut queries = Vec::new();
-        for group in built {
+        for group in blocks::on_threads(groups, |g| build_group(g, source)) {
             queries.extend(group?);
         }
         let by_qid = queries
@@ -461,19 +426,11 @@ impl QrelsBuilder {
     }
 }
 
-/// Positions of `docnos` in id order, then line order (`lines`, if given).
-///
-/// Keyed by the id's first eight bytes (big-endian, zero-padded: where two keys differ,
-/// so do the ids, the same way); equal keys compare the rest.
+/// Positions of `docnos` in id order, then line order (`lines`, if given), keyed by
+/// [`id_prefix`]; equal keys compare the whole ids.
 fn sorted_order(docnos: &StrArena, lines: &[u64]) -> Vec<u32> {
     let mut keys: Vec<(u64, u32)> = (0..docnos.len())
-        .map(|i| {
-            let d = docnos.get(i).as_bytes();
-            let mut prefix = [0u8; 8];
-            let n = d.len().min(8);
-            prefix[..n].copy_from_slice(&d[..n]);
-            (u64::from_be_bytes(prefix), i as u32)
-        })
+        .map(|i| (id_prefix(docnos.get(i).as_bytes()), i as u32))
         .collect();
     keys.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0).then_with(|| {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
-use crate::arena::StrArena;
+use crate::arena::{id_prefix, StrArena};
 use crate::error::{Error, Result};
 use crate::lines::{self, Fields};
 
@@ -137,17 +137,13 @@ impl QueryResults {
 
 /// A key that orders documents as trec_eval ranks them, except among documents with
 /// equal keys: the score's bits ordered as [`f64::total_cmp`] orders scores, then the
-/// id's first eight bytes, big-endian and zero-padded. Where two keys differ their
-/// order is the ranking's (a padded id that differs from another at a padding byte is
-/// a proper prefix of it, so it sorts first either way); equal keys need the whole ids.
+/// id's [`id_prefix`]. Where two keys differ their order is the ranking's; equal keys
+/// need the whole ids.
 #[inline]
 fn rank_key(score: f64, docno: &[u8]) -> u128 {
     let bits = score.to_bits() as i64;
     let ordered = ((bits ^ ((((bits >> 63) as u64) >> 1) as i64)) as u64) ^ (1 << 63);
-    let mut prefix = [0u8; 8];
-    let n = docno.len().min(8);
-    prefix[..n].copy_from_slice(&docno[..n]);
-    ((ordered as u128) << 64) | u64::from_be_bytes(prefix) as u128
+    ((ordered as u128) << 64) | id_prefix(docno) as u128
 }
 
 /// One parsed line of a run file.

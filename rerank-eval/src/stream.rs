@@ -95,17 +95,8 @@ fn evaluate_parts(
 ) -> Result<Option<Evaluation>> {
     let cuts = blocks::cut_at_lines(path, parts)?;
     let n = cuts.len() - 1;
-    let results: Vec<Result<Part>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .map(|i| {
-                let (from, to) = (cuts[i], cuts[i + 1]);
-                s.spawn(move || read_part(ev, qrels, path, from, to, i > 0, i + 1 < n))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a part's thread does not panic"))
-            .collect()
+    let results: Vec<Result<Part>> = blocks::on_threads((0..n).collect(), |i| {
+        read_part(ev, qrels, path, cuts[i], cuts[i + 1], i > 0, i + 1 < n)
     });
     // Line numbers: each part counted from 1; shift them by the lines before it.
     let mut offset = 0u64;

@@ -3,22 +3,23 @@
 //! Done as two batched GEMMs (`q·Kᵀ`, then `p·V`), a decoding step spent most of its
 //! attention time in the GEMM library packing the cached keys and values into its own
 //! layout, on one core, only to multiply them by a few query rows: for SmolLM2 with a
-//! 1,600-token window that was a fifth of all decoding time. Here each query head reads
-//! its group's keys and values straight from the cache, once, and the heads are spread
-//! over candle's CPU pool. Every sequence is computed on its own, so batches still give
-//! exactly what their sequences give alone.
+//! 1,600-token window that was a fifth of all decoding time. Here the query heads read
+//! their group's keys and values straight from the cache, and the work is spread over
+//! candle's CPU pool.
+//!
+//! A whole batch of sequences (one new token each) goes in one call
+//! ([`decode_attention_batch`]): one piece of work per sequence and key/value head,
+//! spread over the pool at once (instead of a call, and a wait for the pool, per
+//! sequence and layer), each piece reading its group's cached keys and values once for
+//! all the query heads that share them. When that makes fewer pieces than the pool has
+//! threads (one sequence of a model with two key/value heads, on eight cores), each
+//! query head is a piece instead. Every head's numbers are computed with the same
+//! operations in the same order either way, so a sequence gives the same bits alone as
+//! in a batch.
 //!
 //! Inference only (no backward pass): the differentiable decoder keeps the GEMM form.
-//!
-//! [`decode_attention_batch`] does a whole batch of sequences (one new token each) in
-//! one call: one piece of work per sequence and key/value head, spread over the pool at
-//! once (instead of a call, and a wait for the pool, per sequence and layer), and each
-//! piece reads its group's cached keys and values once for all the query heads that
-//! share them (instead of once per head). Each head's numbers are computed with the
-//! same operations in the same order as [`decode_attention`]'s, so both give the same
-//! bits, alone or in a batch.
 
-use candle_core::{CpuStorage, CustomOp3, Device, Layout, Result, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, Device, Layout, Result, Storage, Tensor};
 
 use super::parallel::for_each_piece;
 
@@ -26,74 +27,8 @@ use super::parallel::for_each_piece;
 /// keys and values `(1, kv_heads, keys, head_dim)` (views of the cache buffers: rows
 /// of one head contiguous), heads grouped `heads / kv_heads` to a key/value head.
 pub(crate) fn decode_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f32) -> Result<Tensor> {
-    q.contiguous()?
-        .apply_op3_no_bwd(k, v, &DecodeAttention { scale })
-}
-
-struct DecodeAttention {
-    scale: f32,
-}
-
-/// The f32 slice of a CPU storage, from the layout's start.
-fn f32s<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
-    Ok(&s.as_slice::<f32>()?[l.start_offset()..])
-}
-
-impl CustomOp3 for DecodeAttention {
-    fn name(&self) -> &'static str {
-        "decode-attention"
-    }
-
-    fn cpu_fwd(
-        &self,
-        qs: &CpuStorage,
-        ql: &Layout,
-        ks: &CpuStorage,
-        kl: &Layout,
-        vs: &CpuStorage,
-        vl: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (_, h, one, hd) = ql.shape().dims4()?;
-        let (_, kvh, keys, khd) = kl.shape().dims4()?;
-        if one != 1 || khd != hd || vl.shape() != kl.shape() || h % kvh != 0 || keys == 0 {
-            candle_core::bail!(
-                "decode-attention: shapes {:?} {:?} {:?}",
-                ql.shape(),
-                kl.shape(),
-                vl.shape()
-            );
-        }
-        let rows_ok = |l: &Layout| l.stride()[3] == 1 && l.stride()[2] == hd;
-        if !ql.is_contiguous() || !rows_ok(kl) || !rows_ok(vl) {
-            candle_core::bail!("decode-attention: the cache rows must be contiguous");
-        }
-        let (q, k, v) = (f32s(qs, ql)?, f32s(ks, kl)?, f32s(vs, vl)?);
-        let (k_head, v_head) = (kl.stride()[1], vl.stride()[1]);
-        let rep = h / kvh;
-        let mut out = vec![0f32; h * hd];
-        for_each_piece(&mut out, hd, |head, o| {
-            let g = head / rep;
-            let keys_of = |j: usize| &k[g * k_head + j * hd..g * k_head + (j + 1) * hd];
-            let vals_of = |j: usize| &v[g * v_head + j * hd..g * v_head + (j + 1) * hd];
-            let qh = &q[head * hd..(head + 1) * hd];
-            let scores: Vec<f32> = (0..keys)
-                .map(|j| dot(qh, keys_of(j)) * self.scale)
-                .collect();
-            let max = scores.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            let mut sum = 0f32;
-            for (j, s) in scores.iter().enumerate() {
-                let p = (s - max).exp();
-                sum += p;
-                for (o, x) in o.iter_mut().zip(vals_of(j)) {
-                    *o += p * x;
-                }
-            }
-            for o in o.iter_mut() {
-                *o /= sum;
-            }
-        });
-        Ok((CpuStorage::F32(out), Shape::from((1, h, 1, hd))))
-    }
+    let mut out = decode_attention_batch(&[(q.clone(), k.clone(), v.clone())], scale)?;
+    Ok(out.pop().expect("one sequence in, one out"))
 }
 
 /// [`decode_attention`] for several sequences at once: `items[s]` is sequence `s`'s
@@ -164,52 +99,77 @@ pub(crate) fn decode_attention_batch(
             keys,
         });
     }
-    // One piece per sequence and key/value head: its `rep` query heads' outputs.
+    // Heads per piece: a key/value group's, unless that leaves threads idle.
+    let per_piece = if items.len() * kvh >= candle_core::utils::get_num_threads() {
+        rep
+    } else {
+        1
+    };
+    let pieces_per_seq = h / per_piece;
     let mut out = vec![0f32; items.len() * h * hd];
-    for_each_piece(&mut out, rep * hd, |piece, o| {
-        let (s, g) = (piece / kvh, piece % kvh);
+    for_each_piece(&mut out, per_piece * hd, |piece, o| {
+        let (s, first) = (piece / pieces_per_seq, piece % pieces_per_seq * per_piece);
         let seq = &seqs[s];
-        let k = &seq.k[g * seq.k_head..];
-        let v = &seq.v[g * seq.v_head..];
-        let keys = seq.keys;
-        // Scores of the group's heads, key by key: each key row read once.
-        let mut scores = vec![0f32; rep * keys];
-        for j in 0..keys {
-            let kj = &k[j * hd..(j + 1) * hd];
-            for r in 0..rep {
-                let head = g * rep + r;
-                scores[r * keys + j] = dot(&seq.q[head * hd..(head + 1) * hd], kj) * scale;
-            }
-        }
-        let mut sums = vec![0f32; rep];
-        for r in 0..rep {
-            let sc = &mut scores[r * keys..(r + 1) * keys];
-            let max = sc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-            for x in sc.iter_mut() {
-                *x = (*x - max).exp();
-                sums[r] += *x;
-            }
-        }
-        // Values, key by key: each value row read once for the group's heads.
-        for j in 0..keys {
-            let vj = &v[j * hd..(j + 1) * hd];
-            for r in 0..rep {
-                let p = scores[r * keys + j];
-                for (o, x) in o[r * hd..(r + 1) * hd].iter_mut().zip(vj) {
-                    *o += p * x;
-                }
-            }
-        }
-        for r in 0..rep {
-            for o in o[r * hd..(r + 1) * hd].iter_mut() {
-                *o /= sums[r];
-            }
-        }
+        let g = first / rep;
+        attend_heads(
+            &seq.q[first * hd..(first + per_piece) * hd],
+            &seq.k[g * seq.k_head..],
+            &seq.v[g * seq.v_head..],
+            seq.keys,
+            hd,
+            scale,
+            o,
+        );
     });
     drop(guards);
     out.chunks_exact(h * hd)
         .map(|c| Tensor::from_slice(c, (1, h, 1, hd), &Device::Cpu))
         .collect()
+}
+
+/// The attention of query heads `q` (`n × hd`, back to back) that share the keys `k`
+/// and values `v` (`keys` rows of `hd`), into `o` (`n × hd`, zeroed): each key and value
+/// row is read once for the `n` heads, and each head's result is computed in the same
+/// order whatever `n` is.
+fn attend_heads(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    keys: usize,
+    hd: usize,
+    scale: f32,
+    o: &mut [f32],
+) {
+    let n = q.len() / hd;
+    let mut scores = vec![0f32; n * keys];
+    for j in 0..keys {
+        let kj = &k[j * hd..(j + 1) * hd];
+        for r in 0..n {
+            scores[r * keys + j] = dot(&q[r * hd..(r + 1) * hd], kj) * scale;
+        }
+    }
+    let mut sums = vec![0f32; n];
+    for (sc, sum) in scores.chunks_exact_mut(keys).zip(&mut sums) {
+        let max = sc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        for x in sc.iter_mut() {
+            *x = (*x - max).exp();
+            *sum += *x;
+        }
+    }
+    for j in 0..keys {
+        let vj = &v[j * hd..(j + 1) * hd];
+        for r in 0..n {
+            let p = scores[r * keys + j];
+            for (o, x) in o[r * hd..(r + 1) * hd].iter_mut().zip(vj) {
+                *o += p * x;
+            }
+        }
+    }
+    for (o, sum) in o.chunks_exact_mut(hd).zip(&sums) {
+        for o in o.iter_mut() {
+            *o /= sum;
+        }
+    }
 }
 
 /// The f32 elements of a CPU storage from a layout's start.

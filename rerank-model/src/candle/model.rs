@@ -810,16 +810,7 @@ impl Decoder {
             let o = attend(&qs, &kc, &vc, past, h, kvh, hd, &self.device, self.ops)?; // (1, h, n, hd)
             outs[s] = Some(o.transpose(1, 2)?.reshape((n, h * hd))?);
         }
-        // The sequences decoding one token attend in one call, one piece of work per
-        // sequence and key/value head; too few pieces for the cores (one sequence of a
-        // model with two key/value heads, on eight cores) go head by head instead, with
-        // the same result.
-        if !decoding.is_empty() && decoding.len() * kvh < candle_core::utils::get_num_threads() {
-            for (s, (qs, kc, vc)) in decoding.drain(..) {
-                let o = decode_attention(&qs, &kc, &vc, 1.0 / (hd as f32).sqrt())?;
-                outs[s] = Some(o.transpose(1, 2)?.reshape((1, h * hd))?);
-            }
-        }
+        // The sequences decoding one token attend in one call.
         if !decoding.is_empty() {
             let (seqs, items): (Vec<usize>, Vec<_>) = decoding.into_iter().unzip();
             let scale = 1.0 / (hd as f32).sqrt();
