@@ -19,7 +19,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
 /// The first eight bytes of a document id as a big-endian number, zero-padded: where
 /// two ids' prefixes differ, they order as the ids do (an id that differs from another
 /// at a padding byte is a proper prefix of it, so it sorts first either way); equal
-/// prefixes need the whole ids. Sort keys of the ranking and of the judgements.
+/// prefixes need the whole ids. The sort key of the judgements.
 #[inline]
 pub(crate) fn id_prefix(docno: &[u8]) -> u64 {
     let mut prefix = [0u8; 8];

@@ -87,7 +87,7 @@ impl RankedList {
 #[derive(Default)]
 pub(crate) struct RankScratch {
     order: Vec<u32>,
-    keys: Vec<(u128, u32)>,
+    keys: Vec<(u64, u32)>,
     hashes: Vec<u64>,
     seen: HashTable<u32>,
 }
