@@ -13,7 +13,15 @@ pub(crate) struct LevelGain {
 /// The gains of one query, sorted by increasing gain (trec_eval's `GAINS`).
 pub(crate) struct Gains {
     pub levels: Vec<LevelGain>,
+    /// `by_rel[r - lowest]`: the gain of relevance `r` (as [`Gains::find`] gives it)
+    /// for every `r` from the lowest level to the highest; empty when that span is too
+    /// wide for a table.
+    by_rel: Vec<f64>,
+    lowest: i64,
 }
+
+/// The widest span of relevance levels kept as a table.
+const MAX_TABLE: i64 = 4096;
 
 /// trec_eval's `valid_int`: optional sign, then only digits.
 fn valid_int(s: &str) -> bool {
@@ -49,15 +57,57 @@ impl Gains {
             }
         }
         levels.sort_by(|a, b| a.gain.total_cmp(&b.gain));
-        Gains { levels }
+        let mut gains = Gains {
+            levels,
+            by_rel: Vec::new(),
+            lowest: 0,
+        };
+        gains.fill_table();
+        gains
+    }
+
+    /// Maps every level's gain through `f`.
+    pub(crate) fn map_gains(&mut self, f: impl Fn(f64) -> f64) {
+        for g in &mut self.levels {
+            g.gain = f(g.gain);
+        }
+        self.fill_table();
+    }
+
+    /// The measures ask for a gain at every rank: a table instead of a search.
+    fn fill_table(&mut self) {
+        self.by_rel.clear();
+        let (Some(lowest), Some(highest)) = (
+            self.levels.iter().map(|g| g.level).min(),
+            self.levels.iter().map(|g| g.level).max(),
+        ) else {
+            return;
+        };
+        if highest - lowest >= MAX_TABLE {
+            return;
+        }
+        self.lowest = lowest;
+        self.by_rel = (lowest..=highest).map(|r| self.find(r)).collect();
     }
 
     /// Gain of a retrieved document's relevance value (0 for unjudged documents).
     #[inline]
     pub(crate) fn get(&self, rel: i32) -> f64 {
+        match self
+            .by_rel
+            .get((rel as i64).wrapping_sub(self.lowest) as usize)
+        {
+            Some(&g) => g,
+            None if !self.by_rel.is_empty() || self.levels.is_empty() => 0.0,
+            None => self.find(rel as i64),
+        }
+    }
+
+    /// The gain of the first level (in gain order) of relevance `rel`, 0 if none.
+    fn find(&self, rel: i64) -> f64 {
         self.levels
             .iter()
-            .find(|g| g.level == rel as i64)
+            .find(|g| g.level == rel)
             .map_or(0.0, |g| g.gain)
     }
 }
@@ -133,5 +183,36 @@ mod tests {
         );
         assert_eq!(g.get(2), 9.0);
         assert_eq!(g.get(-1), 0.0);
+    }
+
+    /// The table gives what the search gives: repeated levels (the first in gain
+    /// order wins), negative levels, values outside the levels, and a span of levels
+    /// too wide for a table.
+    #[test]
+    fn table_is_the_search() {
+        let pair = |n: &str, g: f64| (n.to_string(), g);
+        for pairs in [
+            vec![],
+            vec![
+                pair("1", 3.0),
+                pair("1", 2.0),
+                pair("-1", 0.5),
+                pair("p", 0.9),
+            ],
+            vec![pair("-2", -1.0), pair("7", 4.0)],
+            vec![pair("100000", 5.0), pair("-3", 1.0)],
+        ] {
+            for rel_levels in [&[][..], &[3, 2, 1][..]] {
+                let mut g = Gains::new(&pairs, rel_levels);
+                for round in 0..2 {
+                    for rel in (-5..12).chain([99_999, 100_000, i32::MIN, i32::MAX]) {
+                        assert_eq!(g.get(rel), g.find(rel as i64), "{pairs:?} {rel}");
+                    }
+                    if round == 0 {
+                        g.map_gains(|x| x * 2.0 + 1.0);
+                    }
+                }
+            }
+        }
     }
 }

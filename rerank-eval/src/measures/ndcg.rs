@@ -4,9 +4,16 @@
 use super::gain::{Gains, IdealGains};
 use crate::ranked::RankedList;
 
+/// The discount of rank `i + 1`: `log2(i + 2)`, from a table for the first ranks.
 #[inline]
 fn discount(i: usize) -> f64 {
-    ((i + 2) as f64).log2()
+    const TABLE: usize = 4096;
+    static DISCOUNTS: std::sync::LazyLock<Vec<f64>> =
+        std::sync::LazyLock::new(|| (0..TABLE).map(|i| ((i + 2) as f64).log2()).collect());
+    match DISCOUNTS.get(i) {
+        Some(&d) => d,
+        None => ((i + 2) as f64).log2(),
+    }
 }
 
 /// DCG of the ranking and of the ideal ranking, over all ranks.

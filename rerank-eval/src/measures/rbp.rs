@@ -30,9 +30,7 @@ pub(crate) fn rbp(l: &RankedList, pairs: &[(String, f64)]) -> f64 {
         .map(|g| g.gain)
         .fold(f64::NEG_INFINITY, f64::max);
     if min < 0.0 || max > 1.0 {
-        for g in &mut gains.levels {
-            g.gain = (g.gain - min) / (max - min);
-        }
+        gains.map_gains(|g| (g - min) / (max - min));
     }
     let mut sum = 0.0;
     let mut cur_p = 1.0;
