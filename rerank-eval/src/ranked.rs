@@ -89,8 +89,15 @@ pub(crate) struct RankScratch {
     order: Vec<u32>,
     keys: Vec<(u64, u32)>,
     hashes: Vec<u64>,
+    /// Lists of up to [`BITMAP_MAX`] documents: a bit per value of the top 16 bits of
+    /// a document's hash, set for the documents so far.
+    bits: Vec<u64>,
+    /// Longer lists: the documents so far by hash.
     seen: HashTable<u32>,
 }
+
+/// The longest list whose repeats are found with [`RankScratch::bits`].
+const BITMAP_MAX: usize = 4096;
 
 impl RankScratch {
     /// Fills `out` from `results` judged by `judgements`, following trec_eval's
@@ -111,24 +118,15 @@ impl RankScratch {
         self.order.truncate(keep);
 
         // Duplicates among the kept documents (trec_eval checks after truncation).
-        self.hashes.clear();
-        self.seen.clear();
-        for &i in &self.order {
-            let doc = results.get(i as usize).0;
-            let h = hash_bytes(doc.as_bytes());
-            self.hashes.push(h);
-            if let Some(&j) = self.seen.find(h, |&j| results.get(j as usize).0 == doc) {
-                // Report the later of the two lines: that is the one to delete.
-                let line = results.line(i as usize).max(results.line(j as usize));
-                return Err(Error::DuplicateDocument {
-                    path: source.to_path_buf(),
-                    qid: results.qid().to_owned(),
-                    docno: doc.to_owned(),
-                    line: (line > 0).then_some(line),
-                });
-            }
-            self.seen
-                .insert_unique(h, i, |&j| hash_bytes(results.get(j as usize).0.as_bytes()));
+        if let Some((i, j)) = self.first_repeat(results) {
+            // Report the later of the two lines: that is the one to delete.
+            let line = results.line(i).max(results.line(j));
+            return Err(Error::DuplicateDocument {
+                path: source.to_path_buf(),
+                qid: results.qid().to_owned(),
+                docno: results.get(i).0.to_owned(),
+                line: (line > 0).then_some(line),
+            });
         }
 
         out.rels.clear();
@@ -157,5 +155,48 @@ impl RankScratch {
         out.rel_levels.extend_from_slice(judgements.rel_levels());
         out.num_rel = judgements.num_relevant(opts.relevance_level);
         Ok(())
+    }
+
+    /// Hashes the documents of `order` into `hashes`, stopping at the first document
+    /// that is there before: `Some((its index, the earlier one's))`.
+    fn first_repeat(&mut self, results: &QueryResults) -> Option<(usize, usize)> {
+        self.hashes.clear();
+        if self.order.len() <= BITMAP_MAX {
+            // A bit per value of the hash's top 16 bits (8 KiB): a thousand documents
+            // set a few hundredths of them, so a document almost always finds its bit
+            // clear and is new; a set bit sends it to search the earlier hashes.
+            self.bits.clear();
+            self.bits.resize(1024, 0);
+            for &i in &self.order {
+                let doc = results.get(i as usize).0;
+                let h = hash_bytes(doc.as_bytes());
+                let (word, bit) = ((h >> 54) as usize, 1u64 << ((h >> 48) & 63));
+                if self.bits[word] & bit != 0 {
+                    let earlier = self
+                        .hashes
+                        .iter()
+                        .zip(&self.order)
+                        .find(|&(&g, &j)| g == h && results.get(j as usize).0 == doc);
+                    if let Some((_, &j)) = earlier {
+                        return Some((i as usize, j as usize));
+                    }
+                }
+                self.bits[word] |= bit;
+                self.hashes.push(h);
+            }
+            return None;
+        }
+        self.seen.clear();
+        for &i in &self.order {
+            let doc = results.get(i as usize).0;
+            let h = hash_bytes(doc.as_bytes());
+            if let Some(&j) = self.seen.find(h, |&j| results.get(j as usize).0 == doc) {
+                return Some((i as usize, j as usize));
+            }
+            self.seen
+                .insert_unique(h, i, |&j| hash_bytes(results.get(j as usize).0.as_bytes()));
+            self.hashes.push(h);
+        }
+        None
     }
 }

@@ -169,6 +169,35 @@ fn duplicate_document_in_a_ranking_is_refused_like_trec_eval() {
     assert!(all_trec().evaluate_file(&qrels, &r).is_ok());
 }
 
+/// Repeats are found whatever the list's length (short lists and long ones are
+/// checked differently) and wherever the two lines are, and distinct documents are
+/// never taken for repeats.
+#[test]
+fn duplicates_in_short_and_long_rankings() {
+    let d = tempfile::tempdir().unwrap();
+    let qrels = Qrels::from_path(write(d.path(), "q", b"1 0 d7 1\n")).unwrap();
+    for n in [2usize, 1000, 4096, 4097, 20_000] {
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!("1 Q0 d{i} {} {} x\n", i + 1, n - i));
+        }
+        let r = write(d.path(), "ok", text.as_bytes());
+        assert!(all_trec().evaluate_file(&qrels, &r).is_ok(), "{n}");
+        // The first document again, at the end (lowest score): named with its line.
+        text.push_str("1 Q0 d0 9 0.5 x\n");
+        let r = write(d.path(), "dup", text.as_bytes());
+        let e = all_trec()
+            .evaluate_file(&qrels, &r)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'d0' appears twice for query '1'")
+                && e.contains(&format!("line {}", n + 1)),
+            "{n}: {e}"
+        );
+    }
+}
+
 #[test]
 fn queries_judged_only_negative_have_defined_values() {
     // trec_eval's behaviour here is undefined (stale state); ours: nothing relevant.
