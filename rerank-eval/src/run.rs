@@ -102,7 +102,7 @@ impl QueryResults {
                 .enumerate()
                 .map(|(i, &s)| (score_key(s), i as u32)),
         );
-        keys.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
         let id = |k: &(u64, u32)| self.docnos.get(k.1 as usize).as_bytes();
         let mut start = 0;
         while start < keys.len() {
