@@ -89,8 +89,8 @@ pub(crate) struct RankScratch {
     order: Vec<u32>,
     keys: Vec<(u64, u32)>,
     hashes: Vec<u64>,
-    /// Lists of up to [`BITMAP_MAX`] documents: a bit per value of the top 16 bits of
-    /// a document's hash, set for the documents so far.
+    /// Lists of up to [`BITMAP_MAX`] documents: a bit per value of the top 18 bits of
+    /// a document's hash, set for the documents so far (clear between lists).
     bits: Vec<u64>,
     /// Longer lists: the documents so far by hash.
     seen: HashTable<u32>,
@@ -162,29 +162,15 @@ impl RankScratch {
     fn first_repeat(&mut self, results: &QueryResults) -> Option<(usize, usize)> {
         self.hashes.clear();
         if self.order.len() <= BITMAP_MAX {
-            // A bit per value of the hash's top 16 bits (8 KiB): a thousand documents
-            // set a few hundredths of them, so a document almost always finds its bit
+            // A bit per value of the hash's top 18 bits (32 KiB): a thousand documents
+            // set under a hundredth of them, so a document almost always finds its bit
             // clear and is new; a set bit sends it to search the earlier hashes.
-            self.bits.clear();
-            self.bits.resize(1024, 0);
-            for &i in &self.order {
-                let doc = results.get(i as usize).0;
-                let h = hash_bytes(doc.as_bytes());
-                let (word, bit) = ((h >> 54) as usize, 1u64 << ((h >> 48) & 63));
-                if self.bits[word] & bit != 0 {
-                    let earlier = self
-                        .hashes
-                        .iter()
-                        .zip(&self.order)
-                        .find(|&(&g, &j)| g == h && results.get(j as usize).0 == doc);
-                    if let Some((_, &j)) = earlier {
-                        return Some((i as usize, j as usize));
-                    }
-                }
-                self.bits[word] |= bit;
-                self.hashes.push(h);
+            self.bits.resize(1 << 12, 0);
+            let result = self.first_repeat_short(results);
+            for &h in &self.hashes {
+                self.bits[(h >> 52) as usize] = 0;
             }
-            return None;
+            return result;
         }
         self.seen.clear();
         for &i in &self.order {
@@ -195,6 +181,28 @@ impl RankScratch {
             }
             self.seen
                 .insert_unique(h, i, |&j| hash_bytes(results.get(j as usize).0.as_bytes()));
+            self.hashes.push(h);
+        }
+        None
+    }
+
+    /// [`RankScratch::first_repeat`] with the bit map, which starts clear.
+    fn first_repeat_short(&mut self, results: &QueryResults) -> Option<(usize, usize)> {
+        for &i in &self.order {
+            let doc = results.get(i as usize).0;
+            let h = hash_bytes(doc.as_bytes());
+            let (word, bit) = ((h >> 52) as usize, 1u64 << ((h >> 46) & 63));
+            if self.bits[word] & bit != 0 {
+                let earlier = self
+                    .hashes
+                    .iter()
+                    .zip(&self.order)
+                    .find(|&(&g, &j)| g == h && results.get(j as usize).0 == doc);
+                if let Some((_, &j)) = earlier {
+                    return Some((i as usize, j as usize));
+                }
+            }
+            self.bits[word] |= bit;
             self.hashes.push(h);
         }
         None
