@@ -232,8 +232,22 @@ impl<'a> Iterator for StrFields<'a> {
     #[inline(always)]
     fn next(&mut self) -> Option<&'a str> {
         let (a, b) = self.ranges.next()?;
-        Some(&self.text[a..b])
+        Some(ascii_cut(self.text, a, b))
     }
+}
+
+/// `text[start..end]` where each end is an end of `text` or next to white space (a
+/// field's or a line's edge), without checking that the ends are character
+/// boundaries: those checks were a fifth of the time of splitting a run file.
+#[inline(always)]
+pub(crate) fn ascii_cut(text: &str, start: usize, end: usize) -> &str {
+    debug_assert!(text.is_char_boundary(start) && text.is_char_boundary(end));
+    let bytes = &text.as_bytes()[start..end];
+    // SAFETY: both ends are character boundaries: an end of the text, a white space
+    // byte (the end of a field or line), or the byte after one (the start of a field
+    // or line); white space is ASCII, and an ASCII byte is a whole character in
+    // UTF-8. So the bytes between are whole characters of valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(bytes) }
 }
 
 /// What kind of line this is, by trec_eval's rules.

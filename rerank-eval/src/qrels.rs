@@ -259,7 +259,8 @@ fn parse_block(
         // trec_eval only treats '#' in the first column as a comment in qrels.
         if line.first() != Some(&b'#') && !line.iter().all(|&b| lines::is_space(b)) {
             let fast = text.and_then(|text| {
-                let mut f = lines::StrFields::from_ranges(&text[start..end], fields);
+                let mut f =
+                    lines::StrFields::from_ranges(lines::ascii_cut(text, start, end), fields);
                 match (f.next(), f.next(), f.next(), f.next(), f.next()) {
                     (Some(q), Some(_), Some(d), Some(r), None) => Some((q, d, r.as_bytes())),
                     _ => None,

@@ -190,7 +190,12 @@ fn read_part<'a>(
             part.lines += 1;
             if !lines::is_blank_or_comment(line) {
                 let l = match text {
-                    Some(text) => parse_run_text_line(&text[start..end], fields, path, part.lines)?,
+                    Some(text) => parse_run_text_line(
+                        lines::ascii_cut(text, start, end),
+                        fields,
+                        path,
+                        part.lines,
+                    )?,
                     None => parse_run_line(line, path, part.lines)?,
                 };
                 if blocks == 0 || l.qid != block.qid() {
