@@ -114,7 +114,7 @@ impl QueryResults {
                     .take_while(|k| k.0 == score)
                     .count();
             if end - start > 1 {
-                keys[start..end].sort_unstable_by(|a, b| id(b).cmp(id(a)));
+                keys[start..end].sort_unstable_by(|a, b| cmp_ids(id(b), id(a)));
             }
             start = end;
         }
@@ -143,6 +143,19 @@ impl QueryResults {
         self.scores.clear();
         self.lines.clear();
     }
+}
+
+/// Byte order of two document ids, the first eight bytes compared as one number
+/// where both have them (most ids differ there).
+#[inline]
+fn cmp_ids(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    a.cmp(b)
 }
 
 /// The score's bits as an integer that orders as [`f64::total_cmp`] orders scores
