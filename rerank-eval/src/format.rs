@@ -41,6 +41,21 @@ impl std::fmt::Display for TrecFloat {
     }
 }
 
+impl TrecFloat {
+    /// Appends the text to `out` (as `Display` prints it), without the general
+    /// formatter where [`fixed4_fast`] can.
+    #[inline]
+    pub fn write_to(self, out: &mut Vec<u8>) {
+        match fixed4_fast(self.0, &mut [0u8; 24]) {
+            Some(text) => out.extend_from_slice(text.as_bytes()),
+            None => {
+                use std::io::Write;
+                write!(out, "{self}").expect("writing to a Vec cannot fail")
+            }
+        }
+    }
+}
+
 /// `%.4f` of `x` without the general formatter, where that is certainly the same text;
 /// `None` otherwise (the caller formats it the exact, slower way).
 ///
@@ -120,6 +135,9 @@ mod tests {
                 if x.is_finite() {
                     proptest::prop_assert_eq!(trec_float(x), format!("{x:>6.4}"), "{:e}", x);
                 }
+                let mut out = Vec::new();
+                TrecFloat(x).write_to(&mut out);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), trec_float(x));
             }
         }
     }
