@@ -2,8 +2,11 @@
 
 Generates (once, deterministically) 7,000 queries x 1,000 documents with
 bench/gen_large_run.py (ties, unjudged documents), then runs each tool several times
-as a separate process and reports the best wall time, its CPU time and the peak
-resident memory (getrusage of the child), and the ratios against `rerank eval`:
+as a separate process, the tools taking turns round by round (a shared machine's slow
+spells then fall on all of them alike), and reports the best wall time, its CPU time
+and the peak resident memory (GNU time), the ratios of the best times against `rerank
+eval`, and the smallest, median and largest ratio of trec_eval's time to ours within a
+round:
 
 - `-m all_trec` (the means only): trec_eval, pytrec_eval (reading the files in Python
   and evaluating with its embedded trec_eval), `rerank eval`;
@@ -23,6 +26,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,10 +69,26 @@ def measure(cmd, out_path=None):
     return elapsed, peak_mb, out.decode(), usage.ru_utime + usage.ru_stime
 
 
-def best_of(cmd, repeat, out_path=None):
-    runs = [measure(cmd, out_path) for _ in range(repeat)]
-    best = min(runs, key=lambda r: r[0])
-    return best[0], max(r[1] for r in runs), best[2], best[3]
+def best_of(tools, repeat):
+    """Runs every tool once per round, `repeat` rounds (interleaved, so that a slow
+    spell of a shared machine falls on all of them alike); returns each tool's best
+    wall time (with that run's output and CPU time, and the highest peak memory) and
+    each round's wall times."""
+    runs = {name: [] for name in tools}
+    for _ in range(repeat):
+        for name, (cmd, out_path) in tools.items():
+            runs[name].append(measure(cmd, out_path))
+    best = {}
+    for name, rs in runs.items():
+        b = min(rs, key=lambda r: r[0])
+        best[name] = (b[0], max(r[1] for r in rs), b[2], b[3])
+    return best, {name: [r[0] for r in rs] for name, rs in runs.items()}
+
+
+def round_ratios(walls, ours, theirs):
+    """trec_eval's wall time over ours, round by round: min / median / max."""
+    ratios = sorted(t / o for o, t in zip(walls[ours], walls[theirs]))
+    return f"{ratios[0]:.1f}x / {statistics.median(ratios):.1f}x / {ratios[-1]:.1f}x"
 
 
 def table(title, rows, ours):
@@ -102,7 +122,7 @@ def main():
     flags = open("/proc/cpuinfo").read()
     simd = "AVX-512" if " avx512f " in flags else "AVX2" if " avx2 " in flags else "no AVX2"
     print(f"run: {lines:,} lines ({size_mb:.0f} MB), qrels: {os.path.getsize(qrels) / 1e6:.0f} MB; "
-          f"{os.cpu_count()} cores ({cpu}, {simd}); best of {args.repeat}")
+          f"{os.cpu_count()} cores ({cpu}, {simd}); best of {args.repeat} rounds, the tools taking turns")
 
     # -m all_trec
     tools = {"`rerank eval -m all_trec`": [rerank, "eval", "-m", "all_trec", qrels, run]}
@@ -110,10 +130,8 @@ def main():
         tools["trec_eval 10.0 `-m all_trec`"] = [args.trec_eval, "-m", "all_trec", qrels, run]
     tools["pytrec_eval 0.5.11 (read files + evaluate)"] = [
         sys.executable, os.path.join(ROOT, "bench", "pytrec_eval_all_trec.py"), qrels, run]
-    results = {}
-    for name, cmd in tools.items():
-        results[name] = best_of(cmd, args.repeat)
-        r = results[name]
+    results, walls = best_of({name: (cmd, None) for name, cmd in tools.items()}, args.repeat)
+    for name, r in results.items():
         print(f"  {name:<44} {r[0]:7.2f} s  {r[1]:7.0f} MB peak  {r[3]:7.2f} s CPU", flush=True)
     ours = results["`rerank eval -m all_trec`"]
     if args.trec_eval:
@@ -121,6 +139,8 @@ def main():
         if te[2] != ours[2]:
             sys.exit("rerank eval and trec_eval print different bytes for -m all_trec")
         print("  rerank eval and trec_eval: identical output")
+        print("  trec_eval's time / ours, round by round (min / median / max): "
+              + round_ratios(walls, "`rerank eval -m all_trec`", "trec_eval 10.0 `-m all_trec`"))
 
     def mean_of(text, name):
         m = re.search(rf"^{name}\s+all\s+(\S+)$", text, re.M)
@@ -142,10 +162,8 @@ def main():
     if args.trec_eval:
         tools_q["trec_eval 10.0 `-q -m all_trec`"] = ([args.trec_eval, "-q", "-m", "all_trec", qrels, run],
                                                      os.path.join(out, "trec_eval.txt"))
-    results_q = {}
-    for name, (cmd, path) in tools_q.items():
-        results_q[name] = best_of(cmd, args.repeat, path)
-        r = results_q[name]
+    results_q, walls_q = best_of(tools_q, args.repeat)
+    for name, r in results_q.items():
         print(f"  {name:<44} {r[0]:7.2f} s  {r[1]:7.0f} MB peak  {r[3]:7.2f} s CPU "
               f"({r[2].count(chr(10)):,} lines out)", flush=True)
     ours_q = results_q["`rerank eval -q -m all_trec`"]
@@ -153,6 +171,8 @@ def main():
         if results_q["trec_eval 10.0 `-q -m all_trec`"][2] != ours_q[2]:
             sys.exit("rerank eval and trec_eval print different bytes for -q -m all_trec")
         print("  rerank eval and trec_eval: identical output")
+        print("  trec_eval's time / ours, round by round (min / median / max): "
+              + round_ratios(walls_q, "`rerank eval -q -m all_trec`", "trec_eval 10.0 `-q -m all_trec`"))
     shutil.rmtree(out)
     table("`-q -m all_trec`, every query's values too (written to a file):", results_q, ours_q)
 
