@@ -104,19 +104,10 @@ impl QueryResults {
         );
         keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
         let id = |k: &(u64, u32)| self.docnos.get(k.1 as usize).as_bytes();
-        let mut start = 0;
-        while start < keys.len() {
-            let score = keys[start].0;
-            let end = start
-                + 1
-                + keys[start + 1..]
-                    .iter()
-                    .take_while(|k| k.0 == score)
-                    .count();
-            if end - start > 1 {
-                keys[start..end].sort_unstable_by(|a, b| cmp_ids(id(b), id(a)));
+        for ties in keys.chunk_by_mut(|a, b| a.0 == b.0) {
+            if ties.len() > 1 {
+                ties.sort_unstable_by(|a, b| cmp_ids(id(b), id(a)));
             }
-            start = end;
         }
         order.clear();
         order.extend(keys.iter().map(|k| k.1));

@@ -98,7 +98,7 @@ impl Gains {
             .get((rel as i64).wrapping_sub(self.lowest) as usize)
         {
             Some(&g) => g,
-            None if !self.by_rel.is_empty() || self.levels.is_empty() => 0.0,
+            None if !self.by_rel.is_empty() => 0.0,
             None => self.find(rel as i64),
         }
     }
