@@ -212,6 +212,46 @@ fn a_batch_equals_its_prompts_one_at_a_time_with_dense_weights() {
     batch_equals_single(&fx, &file, &decoder);
 }
 
+/// A batch of long prompts (more rows than one pass takes, so it goes in groups of
+/// prompts) gives every prompt the logits of every position that it gets alone.
+#[test]
+fn a_batch_of_long_prompts_equals_its_prompts_one_at_a_time() {
+    let fx = fixture();
+    let (file, decoder) = load("smollm2-135m");
+    let cases = fx["models"][file.as_str()]["cases"].as_array().unwrap();
+    let pool: Vec<u32> = cases.iter().flat_map(|c| ids(&c["ids"])).collect();
+    // 700, 710 and 720 tokens: 2,130 rows together, split after the second prompt.
+    let prompts: Vec<Vec<u32>> = (0..3)
+        .map(|i| {
+            pool.iter()
+                .copied()
+                .cycle()
+                .skip(i * 50)
+                .take(700 + 10 * i)
+                .collect()
+        })
+        .collect();
+    let all = |refs: &[&[u32]]| {
+        let mut caches: Vec<SeqCache> = refs.iter().map(|_| decoder.new_cache()).collect();
+        decoder
+            .forward(refs, &mut caches, true)
+            .unwrap()
+            .into_iter()
+            .map(|t| t.to_vec2::<f32>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let refs: Vec<&[u32]> = prompts.iter().map(|p| p.as_slice()).collect();
+    let batch = all(&refs);
+    for (i, p) in prompts.iter().enumerate() {
+        let alone = all(&[p.as_slice()]).remove(0);
+        assert_eq!(alone.len(), p.len());
+        assert!(
+            batch[i] == alone,
+            "prompt {i}: batched logits differ from single"
+        );
+    }
+}
+
 fn batch_equals_single(fx: &Value, file: &str, decoder: &Decoder) {
     let prompts: Vec<Vec<u32>> = fx["models"][file]["cases"]
         .as_array()

@@ -31,6 +31,11 @@ use crate::gguf::{GgufFile, ModelInfo};
 /// what its prompts compute alone.
 pub const DENSE_MIN_TOKENS: usize = 16;
 
+/// Rows (new tokens, all sequences together) beyond which a forward pass over several
+/// sequences is split into groups of sequences (a batch of sixteen 800-token prompts in
+/// one pass was measured 12% slower per prompt than one prompt alone).
+const PASS_ROWS: usize = 2048;
+
 /// A weight matrix usable both ways.
 struct Linear {
     q: QMatMul,
@@ -599,6 +604,39 @@ impl Decoder {
     }
 
     fn forward_inner(
+        &self,
+        tokens: &[&[u32]],
+        caches: &mut [SeqCache],
+        all_logits: bool,
+        dense: &[bool],
+    ) -> candle_core::Result<Vec<Tensor>> {
+        // Long prompts go through in groups of about `PASS_ROWS` rows: rows are
+        // independent in every product, so a sequence's numbers are the same in any
+        // group, and a group's activations stay in cache where a whole batch's do not.
+        let total: usize = tokens.iter().map(|t| t.len()).sum();
+        if total > PASS_ROWS && tokens.len() > 1 {
+            let mut out = Vec::with_capacity(tokens.len());
+            let (mut start, mut rows) = (0, 0);
+            for end in 0..tokens.len() {
+                rows += tokens[end].len();
+                let next = tokens.get(end + 1).map_or(usize::MAX, |t| t.len());
+                if rows + next > PASS_ROWS || end + 1 == tokens.len() {
+                    out.extend(self.forward_pass(
+                        &tokens[start..=end],
+                        &mut caches[start..=end],
+                        all_logits,
+                        &dense[start..=end],
+                    )?);
+                    (start, rows) = (end + 1, 0);
+                }
+            }
+            return Ok(out);
+        }
+        self.forward_pass(tokens, caches, all_logits, dense)
+    }
+
+    /// One pass of [`Decoder::forward_inner`] over all of `tokens`.
+    fn forward_pass(
         &self,
         tokens: &[&[u32]],
         caches: &mut [SeqCache],

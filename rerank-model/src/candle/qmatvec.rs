@@ -156,7 +156,13 @@ fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
     let out = if m == 1 {
         cols
     } else {
-        (0..m * n).map(|i| cols[(i % n) * m + i / n]).collect()
+        let mut out = vec![0f32; m * n];
+        for (c, col) in cols.chunks_exact(m).enumerate() {
+            for (r, &v) in col.iter().enumerate() {
+                out[r * n + c] = v;
+            }
+        }
+        out
     };
     Tensor::from_vec(out, (m, n), &Device::Cpu).map(Some)
 }
