@@ -21,6 +21,7 @@
 
 use candle_core::{CpuStorage, Device, Layout, Result, Storage, Tensor};
 
+use super::exp::exp;
 use super::parallel::for_each_piece;
 
 /// `softmax(q·Kᵀ · scale)·V` for `q` of shape `(1, heads, 1, head_dim)` and the cache's
@@ -151,10 +152,11 @@ fn attend_heads(
     let mut sums = vec![0f32; n];
     for (sc, sum) in scores.chunks_exact_mut(keys).zip(&mut sums) {
         let max = sc.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        // Two loops, so that the first vectorises.
         for x in sc.iter_mut() {
-            *x = (*x - max).exp();
-            *sum += *x;
+            *x = exp(*x - max);
         }
+        *sum = sc.iter().sum();
     }
     for j in 0..keys {
         let vj = &v[j * hd..(j + 1) * hd];

@@ -2,8 +2,10 @@
 //! GGUF, with batched prefill and decoding over packed sequences.
 
 mod backend;
+mod causal_softmax;
 mod decode_attention;
 mod dense_matvec;
+mod exp;
 pub mod lora;
 mod malloc;
 pub mod model;

@@ -15,6 +15,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 
+use super::causal_softmax::causal_softmax;
 use super::decode_attention::{decode_attention, decode_attention_batch};
 use super::lora::{Adapter, Target};
 use super::ops::{rms_norm, softmax_last, OpsMode, Rope, RopeStyle};
@@ -899,7 +900,7 @@ impl Decoder {
                 &q_all,
                 &k_all,
                 &v_all,
-                Some(mask),
+                Mask::Given(mask),
                 h,
                 kvh,
                 hd,
@@ -1182,13 +1183,9 @@ fn attend(
         let m = end - start;
         let keys = past + end;
         // Each row sees the keys up to its own position.
-        let mask = (m > 1).then(|| {
-            (start..end)
-                .flat_map(|i| {
-                    (0..keys).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
-                })
-                .collect()
-        });
+        let mask = Mask::Causal {
+            first_visible: past + start + 1,
+        };
         chunks.push(attend_masked(
             &q.narrow(2, start, m)?,
             &k.narrow(2, 0, keys)?,
@@ -1209,17 +1206,25 @@ fn attend(
     }
 }
 
+/// Which keys each query row of [`attend_masked`] may look at.
+enum Mask {
+    /// An additive mask (`m × keys`, row-major: 0 where a row may look, −∞ where not).
+    Given(Vec<f32>),
+    /// Consecutive positions: row `i` sees the first `first_visible + i` keys.
+    Causal { first_visible: usize },
+}
+
 /// Attention of query rows `q` `(1, heads, m, hd)` over `k`, `v` `(1, kv_heads, keys,
-/// hd)` with an additive mask (`m × keys`, row-major: 0 where a row may look, −∞
-/// where not; `None`: every row sees every key). Grouped-query attention without
-/// copying keys and values per head: the queries of the `heads / kv_heads` heads that
-/// share a key/value head are stacked as rows.
+/// hd)` with a [`Mask`]. Grouped-query attention without copying keys and values per
+/// head: the queries of the `heads / kv_heads` heads that share a key/value head are
+/// stacked as rows. A causal mask on the CPU in f32 with fused ops is applied by
+/// [`causal_softmax`] in the softmax's pass (the same numbers, fewer passes).
 #[allow(clippy::too_many_arguments)]
 fn attend_masked(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
-    mask: Option<Vec<f32>>,
+    mask: Mask,
     h: usize,
     kvh: usize,
     hd: usize,
@@ -1233,7 +1238,25 @@ fn attend_masked(
     let qc = q.reshape((kvh, rep * m, hd))?;
     let kc = k.squeeze(0)?;
     let vc = v.squeeze(0)?;
-    let scores = (qc.matmul(&kc.t()?)? * scale)?; // (kvh, rep*m, keys)
+    let scores = qc.matmul(&kc.t()?)?; // (kvh, rep*m, keys)
+    let mask = match mask {
+        // One row: it sees every key (as without a mask).
+        Mask::Causal { .. } if m == 1 => None,
+        Mask::Causal { first_visible } if decode_fused(ops, device, q) => {
+            let probs = causal_softmax(&scores, scale as f32, m, first_visible)?;
+            return probs.matmul(&vc)?.reshape((1, h, m, hd));
+        }
+        Mask::Causal { first_visible } => Some(
+            (0..m)
+                .flat_map(|i| {
+                    let visible = first_visible + i;
+                    (0..keys).map(move |j| if j >= visible { f32::NEG_INFINITY } else { 0.0 })
+                })
+                .collect(),
+        ),
+        Mask::Given(mask) => Some(mask),
+    };
+    let scores = (scores * scale)?;
     let scores = match mask {
         Some(mask) => {
             let mask = Tensor::from_vec(mask, (1, 1, m, keys), device)?.to_dtype(q.dtype())?;
