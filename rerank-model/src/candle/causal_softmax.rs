@@ -54,7 +54,7 @@ pub(crate) fn causal_softmax(
 const LANES: usize = 8;
 
 /// `out = softmax(x · scale)` for one row (`out` as long as `x`, at least 1).
-pub(crate) fn softmax_row(x: &[f32], scale: f32, out: &mut [f32]) {
+fn softmax_row(x: &[f32], scale: f32, out: &mut [f32]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = v * scale;
     }

@@ -611,29 +611,27 @@ impl Decoder {
         all_logits: bool,
         dense: &[bool],
     ) -> candle_core::Result<Vec<Tensor>> {
-        // Long prompts go through in groups of about `PASS_ROWS` rows: rows are
-        // independent in every product, so a sequence's numbers are the same in any
-        // group, and a group's activations stay in cache where a whole batch's do not.
-        let total: usize = tokens.iter().map(|t| t.len()).sum();
-        if total > PASS_ROWS && tokens.len() > 1 {
-            let mut out = Vec::with_capacity(tokens.len());
-            let (mut start, mut rows) = (0, 0);
-            for end in 0..tokens.len() {
+        // Long prompts go through in groups of at most `PASS_ROWS` rows (or one prompt):
+        // rows are independent in every product, so a sequence's numbers are the same
+        // in any group, and a group's activations stay in cache where a whole batch's
+        // do not.
+        let mut out = Vec::with_capacity(tokens.len());
+        let mut start = 0;
+        while start < tokens.len() {
+            let (mut end, mut rows) = (start + 1, tokens[start].len());
+            while end < tokens.len() && rows + tokens[end].len() <= PASS_ROWS {
                 rows += tokens[end].len();
-                let next = tokens.get(end + 1).map_or(usize::MAX, |t| t.len());
-                if rows + next > PASS_ROWS || end + 1 == tokens.len() {
-                    out.extend(self.forward_pass(
-                        &tokens[start..=end],
-                        &mut caches[start..=end],
-                        all_logits,
-                        &dense[start..=end],
-                    )?);
-                    (start, rows) = (end + 1, 0);
-                }
+                end += 1;
             }
-            return Ok(out);
+            out.extend(self.forward_pass(
+                &tokens[start..end],
+                &mut caches[start..end],
+                all_logits,
+                &dense[start..end],
+            )?);
+            start = end;
         }
-        self.forward_pass(tokens, caches, all_logits, dense)
+        Ok(out)
     }
 
     /// One pass of [`Decoder::forward_inner`] over all of `tokens`.
@@ -842,7 +840,7 @@ impl Decoder {
                     (ks, vs)
                 }
             };
-            if n == 1 && decode_fused(self.ops, &self.device, &qs) {
+            if n == 1 && fused_cpu(self.ops, &self.device, &qs) {
                 decoding.push((s, (qs, kc, vc)));
                 continue;
             }
@@ -1150,9 +1148,9 @@ fn info_from_config(dir: &Path) -> Result<ModelInfo> {
 /// small in memory.
 const ATTENTION_CHUNK: usize = 256;
 
-/// Whether one new token's attention goes to the fused CPU kernel
-/// ([`decode_attention`]).
-fn decode_fused(ops: OpsMode, device: &Device, q: &Tensor) -> bool {
+/// Whether attention goes to this crate's fused CPU kernels: [`decode_attention`] for
+/// one new token, [`causal_softmax`] for a chunk of prompt rows.
+fn fused_cpu(ops: OpsMode, device: &Device, q: &Tensor) -> bool {
     ops == OpsMode::Fused && device.is_cpu() && q.dtype() == DType::F32
 }
 
@@ -1173,7 +1171,7 @@ fn attend(
     ops: OpsMode,
 ) -> candle_core::Result<Tensor> {
     let n = q.dim(2)?;
-    if n == 1 && decode_fused(ops, device, q) {
+    if n == 1 && fused_cpu(ops, device, q) {
         return decode_attention(q, k, v, 1.0 / (hd as f32).sqrt());
     }
     let mut chunks = Vec::new();
@@ -1218,7 +1216,7 @@ enum Mask {
 /// hd)` with a [`Mask`]. Grouped-query attention without copying keys and values per
 /// head: the queries of the `heads / kv_heads` heads that share a key/value head are
 /// stacked as rows. A causal mask on the CPU in f32 with fused ops is applied by
-/// [`causal_softmax`] in the softmax's pass (the same numbers, fewer passes).
+/// [`causal_softmax`] in the softmax's pass (fewer passes, within a few ulp).
 #[allow(clippy::too_many_arguments)]
 fn attend_masked(
     q: &Tensor,
@@ -1242,7 +1240,7 @@ fn attend_masked(
     let mask = match mask {
         // One row: it sees every key (as without a mask).
         Mask::Causal { .. } if m == 1 => None,
-        Mask::Causal { first_visible } if decode_fused(ops, device, q) => {
+        Mask::Causal { first_visible } if fused_cpu(ops, device, q) => {
             let probs = causal_softmax(&scores, scale as f32, m, first_visible)?;
             return probs.matmul(&vc)?.reshape((1, h, m, hd));
         }
