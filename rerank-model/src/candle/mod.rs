@@ -6,6 +6,7 @@ mod causal_softmax;
 mod decode_attention;
 mod dense_matvec;
 mod exp;
+mod kquant_dot;
 pub mod lora;
 mod malloc;
 pub mod model;

@@ -23,6 +23,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Result, Tensor};
 use half::f16;
 
+use super::kquant_dot::{self, Q8KBlock};
 use super::parallel::for_each_piece;
 
 /// Values per quantization block (all types here).
@@ -34,6 +35,8 @@ enum Kind {
     Q4_1,
     Q5_0,
     Q8_0,
+    Q4K,
+    Q6K,
 }
 
 impl Kind {
@@ -42,19 +45,38 @@ impl Kind {
             GgmlDType::Q4_1 => Some(Kind::Q4_1),
             GgmlDType::Q5_0 => Some(Kind::Q5_0),
             GgmlDType::Q8_0 => Some(Kind::Q8_0),
+            GgmlDType::Q4K => Some(Kind::Q4K),
+            GgmlDType::Q6K => Some(Kind::Q6K),
             _ => None,
         }
     }
 
     /// Bytes per block in ggml's layout: `{d: f16, m: f16, qs: [u8; 16]}`,
-    /// `{d: f16, qh: [u8; 4], qs: [u8; 16]}`, `{d: f16, qs: [i8; 32]}`.
+    /// `{d: f16, qh: [u8; 4], qs: [u8; 16]}`, `{d: f16, qs: [i8; 32]}`, and the
+    /// K-quants' super-blocks ([`kquant_dot`]).
     fn block_bytes(self) -> usize {
         match self {
             Kind::Q4_1 => 20,
             Kind::Q5_0 => 22,
             Kind::Q8_0 => 34,
+            Kind::Q4K => kquant_dot::Q4K_BYTES,
+            Kind::Q6K => kquant_dot::Q6K_BYTES,
         }
     }
+}
+
+/// A format of quantized activation rows and the kernels that take it: blocks of 32
+/// ([`Q8Block`], for Q4_1, Q5_0 and Q8_0 weights) or 256 ([`Q8KBlock`], for the
+/// K-quants).
+trait Activations: Copy + Send + Sync {
+    /// Values per block.
+    const VALUES: usize;
+    /// Appends the blocks of `x` (a multiple of [`Self::VALUES`] long).
+    fn quantize_row(x: &[f32], out: &mut Vec<Self>);
+    /// One weight row (`ys[r].len()` blocks of `kind`, in `w`) against `R` activation
+    /// rows. Each row's result is computed with the same operations in the same order
+    /// whatever `R` is, so a row gives the same bits alone as in a group.
+    fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Self]; R]) -> [f32; R];
 }
 
 /// One block of 32 activations quantized to 8 bits: scale `d` (an f16 value), `s` =
@@ -115,16 +137,24 @@ fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
     if !avx2 || !matches!(w.device(), Device::Cpu) || !x.device().is_cpu() {
         return Ok(None);
     }
+    match kind {
+        Kind::Q4_1 | Kind::Q5_0 | Kind::Q8_0 => products::<Q8Block>(kind, w, x),
+        Kind::Q4K | Kind::Q6K => products::<Q8KBlock>(kind, w, x),
+    }
+}
+
+/// [`matmul_on`] for a kind whose kernels take activations `A`.
+fn products<A: Activations>(kind: Kind, w: &QTensor, x: &Tensor) -> Result<Option<Tensor>> {
     let (n, k) = w.shape().dims2()?;
     let (m, xk) = x.dims2()?;
-    if xk != k || k % QK != 0 {
+    if xk != k || k % A::VALUES != 0 {
         return Ok(None);
     }
-    let nb = k / QK;
+    let nb = k / A::VALUES;
     let xs = x.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
     let mut ys = Vec::with_capacity(m * nb);
     for row in xs.chunks_exact(k) {
-        quantize_row(row, &mut ys);
+        A::quantize_row(row, &mut ys);
     }
     let data = w.data()?;
     let bb = kind.block_bytes();
@@ -142,7 +172,7 @@ fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
         let row = |r: usize| &ys[r * nb..(r + 1) * nb];
         let mut r = 0;
         while r + ROWS <= m {
-            out[r..r + ROWS].copy_from_slice(&dot_rows(
+            out[r..r + ROWS].copy_from_slice(&A::dot_rows(
                 kind,
                 wc,
                 [row(r), row(r + 1), row(r + 2), row(r + 3)],
@@ -150,7 +180,7 @@ fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
             r += ROWS;
         }
         for (i, o) in out[r..].iter_mut().enumerate() {
-            *o = dot_rows(kind, wc, [row(r + i)])[0];
+            *o = A::dot_rows(kind, wc, [row(r + i)])[0];
         }
     });
     let out = if m == 1 {
@@ -170,25 +200,57 @@ fn matmul_on(w: &QTensor, x: &Tensor, avx2: bool) -> Result<Option<Tensor>> {
 /// Activation rows a weight block is unpacked for at once.
 const ROWS: usize = 4;
 
-/// One weight row (`ys[r].len()` blocks of `kind`, in `w`) against `R` activation
-/// rows. Each row's result is computed with the same operations in the same order
-/// whatever `R` is, so a row gives the same bits alone as in a group.
-fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Q8Block]; R]) -> [f32; R] {
-    for y in &ys {
-        assert_eq!(w.len(), y.len() * kind.block_bytes());
+impl Activations for Q8Block {
+    const VALUES: usize = QK;
+
+    fn quantize_row(x: &[f32], out: &mut Vec<Self>) {
+        quantize_row(x, out)
     }
-    // SAFETY: `matmul` calls this only after detecting AVX2 and FMA, and the asserts
-    // above keep every block read inside `w` and every row as long as the others.
-    #[cfg(target_arch = "x86_64")]
-    return unsafe {
-        match kind {
-            Kind::Q4_1 => avx2::dot_q4_1(w.as_ptr(), ys),
-            Kind::Q5_0 => avx2::dot_q5_0(w.as_ptr(), ys),
-            Kind::Q8_0 => avx2::dot_q8_0(w.as_ptr(), ys),
+
+    fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Self]; R]) -> [f32; R] {
+        for y in &ys {
+            assert_eq!(w.len(), y.len() * kind.block_bytes());
         }
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    return ys.map(|y| scalar::dot(kind, w, y));
+        // SAFETY: `matmul` calls this only after detecting AVX2 and FMA, and the
+        // asserts above keep every block read inside `w` and every row as long as
+        // the others.
+        #[cfg(target_arch = "x86_64")]
+        return unsafe {
+            match kind {
+                Kind::Q4_1 => avx2::dot_q4_1(w.as_ptr(), ys),
+                Kind::Q5_0 => avx2::dot_q5_0(w.as_ptr(), ys),
+                Kind::Q8_0 => avx2::dot_q8_0(w.as_ptr(), ys),
+                Kind::Q4K | Kind::Q6K => unreachable!("K-quants take Q8KBlock activations"),
+            }
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        return ys.map(|y| scalar::dot(kind, w, y));
+    }
+}
+
+impl Activations for Q8KBlock {
+    const VALUES: usize = kquant_dot::QK_K;
+
+    fn quantize_row(x: &[f32], out: &mut Vec<Self>) {
+        kquant_dot::quantize_row(x, out)
+    }
+
+    fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Self]; R]) -> [f32; R] {
+        for y in &ys {
+            assert_eq!(w.len(), y.len() * kind.block_bytes());
+        }
+        // SAFETY: as for `Q8Block`.
+        #[cfg(target_arch = "x86_64")]
+        return unsafe {
+            match kind {
+                Kind::Q4K => kquant_dot::avx2::dot_q4_k(w.as_ptr(), ys),
+                Kind::Q6K => kquant_dot::avx2::dot_q6_k(w.as_ptr(), ys),
+                _ => unreachable!("{kind:?} takes Q8Block activations"),
+            }
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        return ys.map(|y| kquant_dot::reference::dot_reference(kind == Kind::Q4K, w, y));
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -361,6 +423,9 @@ mod scalar {
                     v[j] = d * (b[2 + j] as i8) as f32;
                 }
             }
+            Kind::Q4K | Kind::Q6K => {
+                unreachable!("K-quants: see kquant_dot::reference::block_values")
+            }
         }
         v
     }
@@ -399,6 +464,9 @@ mod scalar {
                         q[j] = b[2 + j] as i8 as i32;
                     }
                     (q, 0.0)
+                }
+                Kind::Q4K | Kind::Q6K => {
+                    unreachable!("K-quants: see kquant_dot::reference::dot_reference")
                 }
             };
             let dot: i32 = q.iter().zip(&y.qs).map(|(a, b)| a * *b as i32).sum();
@@ -452,14 +520,45 @@ mod tests {
         }
     }
 
-    const TYPES: [GgmlDType; 3] = [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0];
+    const TYPES: [GgmlDType; 5] = [
+        GgmlDType::Q4_1,
+        GgmlDType::Q5_0,
+        GgmlDType::Q8_0,
+        GgmlDType::Q4K,
+        GgmlDType::Q6K,
+    ];
+
+    /// Values per weight block of `dtype` (and per activation block its kernel takes).
+    fn block_len(dtype: GgmlDType) -> usize {
+        match Kind::of(dtype).unwrap() {
+            Kind::Q4K | Kind::Q6K => kquant_dot::QK_K,
+            _ => QK,
+        }
+    }
+
+    /// The plain definition of one output: weight row `w` (its blocks' bytes) against
+    /// activation row `x`, quantized as the kernel for `kind` quantizes it.
+    fn definition(kind: Kind, w: &[u8], x: &[f32]) -> f32 {
+        match kind {
+            Kind::Q4K | Kind::Q6K => {
+                let mut ys = Vec::new();
+                kquant_dot::quantize_row(x, &mut ys);
+                kquant_dot::reference::dot_reference(kind == Kind::Q4K, w, &ys)
+            }
+            _ => {
+                let mut ys = Vec::new();
+                quantize_row(x, &mut ys);
+                scalar::dot(kind, w, &ys)
+            }
+        }
+    }
 
     /// Each kernel against the plain definition, over random weights of each type;
     /// without AVX2 the kernels decline, so that candle's product is used.
     #[test]
     fn kernels_match_their_definition() {
-        let (n, k, m) = (37, 5 * QK, 3);
         for dtype in TYPES {
+            let (n, k, m) = (37, 5 * block_len(dtype), 6);
             let w = Arc::new(QTensor::quantize(&random(n, k, 1), dtype).unwrap());
             let x = random(m, k, 2);
             assert!(matmul_on(&w, &x, false).unwrap().is_none(), "{dtype:?}");
@@ -470,12 +569,10 @@ mod tests {
             let xs = x.to_vec2::<f32>().unwrap();
             let data = w.data().unwrap();
             let kind = Kind::of(dtype).unwrap();
-            let bb = kind.block_bytes() * (k / QK);
+            let bb = kind.block_bytes() * (k / block_len(dtype));
             for r in 0..m {
-                let mut ys = Vec::new();
-                quantize_row(&xs[r], &mut ys);
                 for c in 0..n {
-                    let want = scalar::dot(kind, &data[c * bb..(c + 1) * bb], &ys);
+                    let want = definition(kind, &data[c * bb..(c + 1) * bb], &xs[r]);
                     let diff = (got[r][c] - want).abs();
                     assert!(
                         diff <= 1e-4 * (1.0 + want.abs()),
@@ -492,16 +589,23 @@ mod tests {
     /// way), and the plain dequantization agrees with candle's.
     #[test]
     fn close_to_dequantized_product() {
-        let (n, k, m) = (64, 8 * QK, 2);
         for dtype in TYPES {
+            let len = block_len(dtype);
+            let (n, k, m) = (64, 2 * kquant_dot::QK_K, 2);
             let w = Arc::new(QTensor::quantize(&random(n, k, 3), dtype).unwrap());
             let deq = w.dequantize(&Device::Cpu).unwrap();
             let kind = Kind::of(dtype).unwrap();
             let data = w.data().unwrap();
-            let ours: Vec<f32> = data
-                .chunks_exact(kind.block_bytes())
-                .flat_map(|b| scalar::block_values(kind, b))
-                .collect();
+            let ours: Vec<f32> = match kind {
+                Kind::Q4K | Kind::Q6K => data
+                    .chunks_exact(kind.block_bytes())
+                    .flat_map(|b| kquant_dot::reference::block_values(kind == Kind::Q4K, b))
+                    .collect(),
+                _ => data
+                    .chunks_exact(kind.block_bytes())
+                    .flat_map(|b| scalar::block_values(kind, b))
+                    .collect(),
+            };
             assert_eq!(
                 ours,
                 deq.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
@@ -522,7 +626,7 @@ mod tests {
                         // a step (amax / 254) of its block, and the f16 scales (and
                         // Q4_1's f16 block sum) by a relative 2⁻¹¹.
                         let mut bound = 0f32;
-                        for (xb, wb) in xs[r].chunks(QK).zip(ws[c].chunks(QK)) {
+                        for (xb, wb) in xs[r].chunks(len).zip(ws[c].chunks(len)) {
                             let amax = xb.iter().fold(0f32, |a, v| a.max(v.abs()));
                             let wmax = wb.iter().fold(0f32, |a, v| a.max(v.abs()));
                             for (xv, wv) in xb.iter().zip(wb) {
@@ -546,8 +650,8 @@ mod tests {
     /// On either path a row gives the same bits alone as in a batch of rows.
     #[test]
     fn rows_are_independent() {
-        let (n, k) = (300, 6 * QK);
         for dtype in TYPES {
+            let (n, k) = (300, 2 * kquant_dot::QK_K);
             let w = Arc::new(QTensor::quantize(&random(n, k, 5), dtype).unwrap());
             let x = random(5, k, 6);
             for avx2 in paths() {
@@ -562,7 +666,7 @@ mod tests {
 
     #[test]
     fn other_types_are_left_to_candle() {
-        let w = QTensor::quantize(&random(8, 256, 7), GgmlDType::Q4K).unwrap();
+        let w = QTensor::quantize(&random(8, 256, 7), GgmlDType::Q5K).unwrap();
         assert!(matmul(&w, &random(1, 256, 8)).unwrap().is_none());
     }
 }
