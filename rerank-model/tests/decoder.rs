@@ -212,6 +212,57 @@ fn a_batch_equals_its_prompts_one_at_a_time_with_dense_weights() {
     batch_equals_single(&fx, &file, &decoder);
 }
 
+/// The same with Qwen2.5-Coder-0.5B, whose feed-forward down projections are Q4_K and
+/// Q6_K: prompts meet them in candle's packed 8-bit product, decoding steps in this
+/// crate's K-quant kernels.
+#[test]
+fn a_batch_equals_its_prompts_one_at_a_time_with_k_quants() {
+    let fx = fixture();
+    let (file, decoder) = load("qwen2.5-0.5b");
+    batch_equals_single(&fx, &file, &decoder);
+}
+
+/// `prefill` of a prompt whole, and of all but its last one, two or three tokens and
+/// then those alone (a prompt product of one row among them), give the last token the
+/// same logits. (It caught candle's packed 8-bit product for Q4_K and Q6_K, tried for
+/// prompts: last two tokens 0.2 apart.)
+#[test]
+fn a_prompt_split_in_two_equals_the_whole_prompt() {
+    let fx = fixture();
+    for name in ["smollm2-135m", "qwen2.5-0.5b"] {
+        let (file, decoder) = load(name);
+        let p = ids(&fx["models"][file.as_str()]["cases"][1]["ids"]);
+        let last = |parts: &[&[u32]]| {
+            let mut cache = decoder.new_cache();
+            let mut out = None;
+            for part in parts {
+                out = Some(
+                    decoder
+                        .prefill(&[part], std::slice::from_mut(&mut cache), false)
+                        .unwrap()
+                        .remove(0),
+                );
+            }
+            out.unwrap().to_vec1::<f32>().unwrap()
+        };
+        let whole = last(&[&p]);
+        for cut in [1, 2, 3] {
+            let (head, tail) = p.split_at(p.len() - cut);
+            let split = last(&[head, tail]);
+            let differ = whole.iter().zip(&split).filter(|(a, b)| a != b).count();
+            let worst = whole
+                .iter()
+                .zip(&split)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert_eq!(
+                differ, 0,
+                "{name}, last {cut}: {differ} logits differ, by up to {worst}"
+            );
+        }
+    }
+}
+
 /// A batch of long prompts (more rows than one pass takes, so it goes in groups of
 /// prompts) gives every prompt the logits of every position that it gets alone.
 #[test]
