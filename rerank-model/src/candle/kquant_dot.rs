@@ -190,19 +190,7 @@ pub(crate) mod avx2 {
     use std::arch::x86_64::*;
 
     use super::{Q8KBlock, Q4K_BYTES, Q6K_BYTES};
-
-    #[inline(always)]
-    unsafe fn f16_at(p: *const u8) -> f32 {
-        half::f16::from_bits(u16::from_le_bytes([*p, *p.add(1)])).to_f32()
-    }
-
-    #[inline(always)]
-    unsafe fn hsum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        _mm_cvtss_f32(s)
-    }
+    use crate::candle::simd::{f16_at, hsum};
 
     #[inline(always)]
     unsafe fn load(p: *const i8) -> __m256i {

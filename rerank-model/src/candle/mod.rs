@@ -14,6 +14,7 @@ pub mod ops;
 mod parallel;
 pub mod peft;
 mod qmatvec;
+mod simd;
 mod token_logprobs;
 
 pub use crate::error::candle_message;

@@ -200,6 +200,14 @@ fn products<A: Activations>(kind: Kind, w: &QTensor, x: &Tensor) -> Result<Optio
 /// Activation rows a weight block is unpacked for at once.
 const ROWS: usize = 4;
 
+/// Panics unless `w` holds exactly as many blocks of `kind` as each row of `ys` has:
+/// what makes the kernels' reads safe.
+fn check_blocks<A>(kind: Kind, w: &[u8], ys: &[&[A]]) {
+    for y in ys {
+        assert_eq!(w.len(), y.len() * kind.block_bytes());
+    }
+}
+
 impl Activations for Q8Block {
     const VALUES: usize = QK;
 
@@ -208,11 +216,9 @@ impl Activations for Q8Block {
     }
 
     fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Self]; R]) -> [f32; R] {
-        for y in &ys {
-            assert_eq!(w.len(), y.len() * kind.block_bytes());
-        }
-        // SAFETY: `matmul` calls this only after detecting AVX2 and FMA, and the
-        // asserts above keep every block read inside `w` and every row as long as
+        check_blocks(kind, w, &ys);
+        // SAFETY: `matmul` calls this only after detecting AVX2 and FMA, and
+        // `check_blocks` keeps every block read inside `w` and every row as long as
         // the others.
         #[cfg(target_arch = "x86_64")]
         return unsafe {
@@ -236,9 +242,7 @@ impl Activations for Q8KBlock {
     }
 
     fn dot_rows<const R: usize>(kind: Kind, w: &[u8], ys: [&[Self]; R]) -> [f32; R] {
-        for y in &ys {
-            assert_eq!(w.len(), y.len() * kind.block_bytes());
-        }
+        check_blocks(kind, w, &ys);
         // SAFETY: as for `Q8Block`.
         #[cfg(target_arch = "x86_64")]
         return unsafe {
@@ -261,11 +265,7 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     use super::Q8Block;
-
-    #[inline(always)]
-    unsafe fn f16_at(p: *const u8) -> f32 {
-        half::f16::from_bits(u16::from_le_bytes([*p, *p.add(1)])).to_f32()
-    }
+    use crate::candle::simd::{f16_at, hsum};
 
     /// 16 bytes of packed nibbles → 32 bytes: low nibbles (values 0..16), then high.
     #[inline(always)]
@@ -298,14 +298,6 @@ mod avx2 {
         let sy = _mm256_sign_epi8(y, x);
         let dot = _mm256_maddubs_epi16(ax, sy);
         _mm256_cvtepi32_ps(_mm256_madd_epi16(dot, _mm256_set1_epi16(1)))
-    }
-
-    #[inline(always)]
-    unsafe fn hsum(v: __m256) -> f32 {
-        let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        _mm_cvtss_f32(s)
     }
 
     #[inline(always)]
