@@ -51,6 +51,14 @@ impl Kind {
         }
     }
 
+    /// Values per block: 32, or 256 for the K-quants' super-blocks.
+    fn values(self) -> usize {
+        match self {
+            Kind::Q4_1 | Kind::Q5_0 | Kind::Q8_0 => QK,
+            Kind::Q4K | Kind::Q6K => kquant_dot::QK_K,
+        }
+    }
+
     /// Bytes per block in ggml's layout: `{d: f16, m: f16, qs: [u8; 16]}`,
     /// `{d: f16, qh: [u8; 4], qs: [u8; 16]}`, `{d: f16, qs: [i8; 32]}`, and the
     /// K-quants' super-blocks ([`kquant_dot`]).
@@ -150,6 +158,7 @@ fn products<A: Activations>(kind: Kind, w: &QTensor, x: &Tensor) -> Result<Optio
     if xk != k || k % A::VALUES != 0 {
         return Ok(None);
     }
+    debug_assert_eq!(A::VALUES, kind.values());
     let nb = k / A::VALUES;
     let xs = x.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
     let mut ys = Vec::with_capacity(m * nb);
@@ -522,10 +531,7 @@ mod tests {
 
     /// Values per weight block of `dtype` (and per activation block its kernel takes).
     fn block_len(dtype: GgmlDType) -> usize {
-        match Kind::of(dtype).unwrap() {
-            Kind::Q4K | Kind::Q6K => kquant_dot::QK_K,
-            _ => QK,
-        }
+        Kind::of(dtype).unwrap().values()
     }
 
     /// The plain definition of one output: weight row `w` (its blocks' bytes) against
