@@ -14,6 +14,7 @@ pub mod ops;
 mod parallel;
 pub mod peft;
 mod qmatvec;
+#[cfg(target_arch = "x86_64")]
 mod simd;
 mod token_logprobs;
 

@@ -2,7 +2,6 @@
 //! [`super::kquant_dot`]. Inlined into their callers, which enable AVX2 and FMA.
 #![allow(unsafe_code)]
 
-#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 /// The f16 value stored little-endian at `p`, as f32.
@@ -18,7 +17,6 @@ pub(crate) unsafe fn f16_at(p: *const u8) -> f32 {
 ///
 /// # Safety
 /// The processor must have AVX.
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) unsafe fn hsum(v: __m256) -> f32 {
     let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
