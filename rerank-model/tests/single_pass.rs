@@ -9,6 +9,8 @@
 //!   prefix, and as probabilities of disjoint answers they sum to at most 1 (windows
 //!   of more than 9, where `1]` and `12]` share a first token, included).
 //! - The setwise pick is the likeliest label.
+//! - A window's scores are the same alone and packed with others, in one pass or
+//!   several.
 //! - Where Qwen2.5-Coder's greedy answer to a RankGPT window is a full, clean
 //!   permutation, its first identifier is the single pass's first.
 //!
@@ -145,6 +147,34 @@ fn continuation_logprobs_equal_a_plain_forward_pass() {
             );
         }
     }
+}
+
+#[test]
+fn scores_do_not_depend_on_how_requests_are_packed() {
+    // Three RankGPT windows of 20 (about 1,500 prompt tokens each): together they
+    // exceed a pass's budget and go through in several passes; each alone is one.
+    // Rows are independent in every product, so the scores are the same bit for bit.
+    let w = windows(3, 20);
+    let mut judge =
+        LlmJudge::new(model("smollm2-135m"), Template::builtin("rankgpt").unwrap()).unwrap();
+    judge.scoring = Scoring::Likelihood;
+    let together = judge.rank_windows(&requests(&w));
+    let mut prompt_tokens = 0;
+    for (i, t) in together.into_iter().enumerate() {
+        let alone = judge
+            .rank_windows(&requests(&w[i..i + 1]))
+            .remove(0)
+            .unwrap();
+        let t = t.unwrap();
+        prompt_tokens += t.record.prompt_tokens.unwrap() as usize;
+        assert!(t.record.identifier_logprobs.is_some());
+        assert_eq!(
+            t.record.identifier_logprobs, alone.record.identifier_logprobs,
+            "window {i}"
+        );
+        assert_eq!(t.order, alone.order, "window {i}");
+    }
+    assert!(prompt_tokens > rerank_model::candle::LOGPROB_PASS_TOKENS);
 }
 
 #[test]

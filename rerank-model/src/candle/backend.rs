@@ -507,8 +507,12 @@ impl Backend for CandleBackend {
     }
 }
 
-/// Prompt tokens per pass of [`Backend::logprobs`] (requests are packed up to this).
-pub const LOGPROB_PASS_TOKENS: usize = 16_384;
+/// Prompt tokens per pass of [`Backend::logprobs`] (requests are packed up to this,
+/// and a longer request goes alone). As in [`Decoder::forward`]'s groups of prompts,
+/// a pass over a few thousand rows keeps its activations in cache where one over a
+/// whole batch does not; rows are independent in every product, so the scores are
+/// the same for any packing.
+pub const LOGPROB_PASS_TOKENS: usize = 2_048;
 
 impl CandleBackend {
     fn run(

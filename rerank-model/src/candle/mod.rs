@@ -19,7 +19,7 @@ mod simd;
 mod token_logprobs;
 
 pub use crate::error::candle_message;
-pub use backend::{CandleBackend, Weights};
+pub use backend::{CandleBackend, Weights, LOGPROB_PASS_TOKENS};
 pub use lora::{Adapter, LoraConfig, LoraPair, Target};
 pub use malloc::keep_freed_memory;
 pub use model::{Decoder, SeqCache};
