@@ -508,11 +508,10 @@ impl Backend for CandleBackend {
 }
 
 /// Prompt tokens per pass of [`Backend::logprobs`] (requests are packed up to this,
-/// and a longer request goes alone). As in [`Decoder::forward`]'s groups of prompts,
-/// a pass over a few thousand rows keeps its activations in cache where one over a
-/// whole batch does not; rows are independent in every product, so the scores are
-/// the same for any packing.
-pub const LOGPROB_PASS_TOKENS: usize = 2_048;
+/// and a longer request goes alone): the same budget as [`Decoder::forward`]'s groups
+/// of prompts, whose activations stay in cache where a whole batch's do not. Rows are
+/// independent in every product, so the scores are the same for any packing.
+pub const LOGPROB_PASS_TOKENS: usize = super::model::PASS_ROWS;
 
 impl CandleBackend {
     fn run(

@@ -35,7 +35,7 @@ pub const DENSE_MIN_TOKENS: usize = 16;
 /// Rows (new tokens, all sequences together) beyond which a forward pass over several
 /// sequences is split into groups of sequences (a batch of sixteen 800-token prompts in
 /// one pass was measured 12% slower per prompt than one prompt alone).
-const PASS_ROWS: usize = 2048;
+pub(crate) const PASS_ROWS: usize = 2048;
 
 /// A weight matrix usable both ways.
 struct Linear {
