@@ -35,6 +35,14 @@ fn model(name: &str) -> CandleBackend {
     CandleBackend::from_gguf(path, &candle_core::Device::Cpu).unwrap()
 }
 
+/// SmolLM2 with the built-in template `template`, scoring by likelihood (single pass).
+fn smollm2_likelihood_judge(template: &str) -> LlmJudge<CandleBackend> {
+    let mut judge =
+        LlmJudge::new(model("smollm2-135m"), Template::builtin(template).unwrap()).unwrap();
+    judge.scoring = Scoring::Likelihood;
+    judge
+}
+
 fn vaswani() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/vaswani")
 }
@@ -155,9 +163,7 @@ fn scores_do_not_depend_on_how_requests_are_packed() {
     // exceed a pass's budget and go through in several passes; each alone is one.
     // Rows are independent in every product, so the scores are the same bit for bit.
     let w = windows(3, 20);
-    let mut judge =
-        LlmJudge::new(model("smollm2-135m"), Template::builtin("rankgpt").unwrap()).unwrap();
-    judge.scoring = Scoring::Likelihood;
+    let mut judge = smollm2_likelihood_judge("rankgpt");
     let together = judge.rank_windows(&requests(&w));
     let mut prompt_tokens = 0;
     for (i, t) in together.into_iter().enumerate() {
@@ -181,9 +187,7 @@ fn scores_do_not_depend_on_how_requests_are_packed() {
 fn first_orders_a_window_by_its_identifiers_and_setwise_picks_the_likeliest() {
     // Windows of 12: identifiers 10, 11 and 12 are two tokens for SmolLM2.
     let w = windows(3, 12);
-    let mut judge =
-        LlmJudge::new(model("smollm2-135m"), Template::builtin("rankgpt").unwrap()).unwrap();
-    judge.scoring = Scoring::Likelihood;
+    let mut judge = smollm2_likelihood_judge("rankgpt");
     assert_eq!(judge.answer_prefix, "[");
     let answers = judge.rank_windows(&requests(&w));
     for ((q, cands), a) in w.iter().zip(answers) {
@@ -224,9 +228,7 @@ fn first_orders_a_window_by_its_identifiers_and_setwise_picks_the_likeliest() {
     );
 
     // Setwise, Rank-R1's prompt: the pick is the likeliest label.
-    let mut judge =
-        LlmJudge::new(model("smollm2-135m"), Template::builtin("rank-r1").unwrap()).unwrap();
-    judge.scoring = Scoring::Likelihood;
+    let mut judge = smollm2_likelihood_judge("rank-r1");
     assert_eq!(judge.answer_prefix, "<think>\n\n</think>\n\n<answer>[");
     let sets = windows(2, 4);
     for ((_, cands), a) in sets.iter().zip(judge.pick_best(&requests(&sets))) {
