@@ -7,8 +7,8 @@ Rank-R1's heapsort asks the model for the most relevant document of a shuffled s
 order shown (`doc_ids`) and either the generated text (`raw_output`, read with Rank-R1's
 own rule, as the run did: the group of `<think>.*?</think>\\s*<answer>(.*?)</answer>` on
 the lower-cased text must be exactly `[k]`) or, for `--setwise-scoring likelihood`, the
-log-probability of each label (`identifier_logprobs`; the pick is the largest, the
-first on a tie, as the run does).
+log-probability of each label (`identifier_logprobs`; the pick is the largest, ties to
+the better first-stage rank, as the run does).
 
 Over the comparisons whose set holds at least one judged-relevant document (Vaswani's
 qrels), it prints how often the pick is relevant against two references on the same
@@ -56,11 +56,12 @@ def read_ranks(path):
     return ranks
 
 
-def pick(t):
-    """The 0-based label the run used, or None where the answer was unusable."""
+def pick(t, rank):
+    """The 0-based label the run used, or None where the answer was unusable; `rank`
+    maps the query's documents to their first-stage ranks."""
     if "identifier_logprobs" in t:
-        lp = t["identifier_logprobs"]
-        return max(range(len(lp)), key=lambda i: (lp[i], -i))
+        lp, docs = t["identifier_logprobs"], t["doc_ids"]
+        return max(range(len(lp)), key=lambda i: (lp[i], -rank[docs[i]]))
     if not t.get("applied"):
         return None
     m = PATTERN.search(t["raw_output"].lower())
@@ -93,7 +94,7 @@ def analyse(path, rel, ranks):
         t = json.loads(line)
         calls += 1
         queries.add(t["query_id"])
-        k = pick(t)
+        k = pick(t, ranks[t["query_id"]])
         if k is None:
             continue
         readable += 1
