@@ -9,6 +9,10 @@ query, and the share of model calls whose answer was not cleanly parsed (and of 
 that fell back to the input order). Single-pass methods (`first`, and setwise methods
 with --setwise-scoring likelihood) generate no text, so nothing is parsed.
 
+Before and after each configuration it runs, the script measures the machine's speed
+(`bench/speed_ref.py`, about 20 s; the machines here change speed by the hour) and the
+report lists those references, so that seconds per query can be read against them.
+
 Runs are resumable: run the script again and each configuration carries on where it
 stopped (results live in --out). A configuration that is not finished is reported with
 the number of queries done, and BM25 is then evaluated on the same queries.
@@ -121,6 +125,49 @@ def significance(bm25, run_path, qids):
     return f"{p}{mark}"
 
 
+def queries_done(run_path):
+    """How many queries the run has finished (0 when it has not started)."""
+    if not os.path.exists(run_path + ".progress"):
+        return 0
+    return sum(1 for l in open(run_path + ".progress").read().splitlines()[1:] if l.strip())
+
+
+def speed_reference(run_path, label, args):
+    """Append llama.cpp's prefill speed right now (`bench/speed_ref.py`) to the run's
+    `.speed.jsonl`, so that its seconds per query can be read against the machine's speed
+    while it ran. Skipped for a finished run, with --no-speed-ref, or without the
+    project's `.venv` (llama-cpp-python)."""
+    python = os.path.join(ROOT, ".venv", "bin", "python")
+    if args.no_speed_ref or not os.path.exists(python) or queries_done(run_path) >= 93:
+        return
+    res = subprocess.run([python, os.path.join(ROOT, "bench", "speed_ref.py"), "--label", label],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        print(f"speed reference failed (carrying on): {res.stderr.strip()[-300:]}", file=sys.stderr)
+        return
+    os.makedirs(os.path.dirname(run_path), exist_ok=True)
+    with open(run_path + ".speed.jsonl", "a") as f:
+        f.write(res.stdout.strip() + "\n")
+
+
+def speeds(args, rows):
+    """The machine-speed references recorded while each row ran."""
+    lines = []
+    for folder, method in rows:
+        path = os.path.join(args.out, folder, method + ".run.speed.jsonl")
+        if os.path.exists(path):
+            refs = [json.loads(l) for l in open(path) if l.strip()]
+            told = ", ".join(f"{r['when'][:16].replace('T', ' ')} {r['label']} {r['llama_cpp_prefill_tok_s']:.0f}"
+                             for r in refs)
+            lines.append(f"| {folder} {method} | {told} |")
+    if lines:
+        print("\nMachine speed while each row ran (`bench/speed_ref.py`: llama.cpp's prefill of "
+              "Qwen2.5-Coder-0.5B, tok/s, before and after each invocation; UTC):\n")
+        print("| run | speed references |")
+        print("| --- | --- |")
+        print("\n".join(lines))
+
+
 def summarise(run_path):
     progress = [json.loads(l) for l in open(run_path + ".progress").read().splitlines()[1:] if l.strip()]
     calls = [json.loads(l) for l in open(run_path + ".trace.jsonl") if l.strip()]
@@ -157,6 +204,8 @@ def main():
                     help="setwise picks from generated answers or from each label's log-probability")
     ap.add_argument("--port", type=int, default=18095)
     ap.add_argument("--report-only", action="store_true", help="do not run anything; report what is done")
+    ap.add_argument("--no-speed-ref", action="store_true",
+                    help="do not measure the machine's speed before and after each run (bench/speed_ref.py)")
     args = ap.parse_args()
     os.chdir(ROOT)
     os.makedirs(args.out, exist_ok=True)
@@ -169,23 +218,28 @@ def main():
     if not args.report_only and args.backend == "candle":
         for model, method in configs:
             sh(BIN, "fetch-model", model)
+            run_path = os.path.join(args.out, model, run_name(args, method))
+            speed_reference(run_path, "before", args)
             sh(BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                "--model", model, "--method", method, "--top", str(args.top),
                "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
-               *fallback_args(args, method), "-o", os.path.join(args.out, model, run_name(args, method)))
+               *fallback_args(args, method), "-o", run_path)
+            speed_reference(run_path, "after", args)
     if not args.report_only and args.backend == "http":
         for model in args.models.split(","):
             pid = subprocess.run(["bash", os.path.join(ROOT, "scripts", "llama-server.sh"), str(args.port), model],
                                  check=True, capture_output=True, text=True).stdout.strip()
             try:
                 for method in args.methods.split(","):
+                    run_path = os.path.join(args.out, model + "-http", run_name(args, method))
+                    speed_reference(run_path, "before", args)
                     sh(BIN, "rerank", "--backend", "http", "--base-url", f"http://127.0.0.1:{args.port}/v1",
                        "--model", model, "--tokenizer", model, "--extra-body", '{"repeat_penalty": 1.0}',
                        "--concurrency", "1", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                        "--method", method, "--top", str(args.top),
                        "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
-                       *fallback_args(args, method),
-                       "-o", os.path.join(args.out, model + "-http", run_name(args, method)))
+                       *fallback_args(args, method), "-o", run_path)
+                    speed_reference(run_path, "after", args)
             finally:
                 subprocess.run(["kill", pid])
     b_ndcg, b_map = evaluate(bm25)
@@ -223,6 +277,7 @@ def main():
         print(f"| {model} {method} | {how} | {s['queries']}{partial} | {ndcg:.4f} | {significance(bm25, run, s['qids'])} | "
               f"{mapv:.4f} | {s['sec']:.1f} | "
               f"{s['calls']:.1f} | {s['prompt']:.0f} | {s['completion']:.0f} | {parsed} | {fell} |")
+    speeds(args, [(m if b == "candle" else m + "-http", meth) for m, meth, b in rows])
     agreement(args, configs)
 
 
