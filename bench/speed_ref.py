@@ -4,7 +4,7 @@ The virtual machines these benchmarks run on change speed by the hour (the same 
 measured 179 and 95 tok/s of prefill on one day), so seconds per query from rows run at
 different times cannot be compared as they are. This prints one JSON line: llama.cpp
 (llama-cpp-python, 2 threads) evaluating the fixed REARANK-shaped prompt of
-`model_bench.py` (1,650 tokens) with Qwen2.5-Coder-0.5B, the same measurement as the
+`model_bench.py` (1,614 tokens) with Qwen2.5-Coder-0.5B, the same measurement as the
 "prefill llama.cpp" column of the committed `model-bench-*.txt` files, so a row's speed
 can be read against them. It takes about 15 to 30 s.
 
