@@ -134,6 +134,9 @@ def main():
     for path in paths:
         r = analyse(path, rel, ranks)
         name = os.path.relpath(path, E2E).replace(".run.trace.jsonl", "")
+        if r["sets"] == 0:  # no readable pick in a set with a relevant document: nothing to compare
+            print(f"| {name} | {r['queries']} | {r['calls']} | {r['readable']} | 0 |" + " — |" * 8)
+            continue
         print(f"| {name} | {r['queries']} | {r['calls']} | {r['readable']} | {r['sets']} | {r['pick']:.3f} |"
               f" {r['random']:.3f} | {r['bm25']:.3f} | {r['only_pick']} | {r['only_bm25']} | {r['p']:.3g} |"
               f" {r['same']:.0%} | {r['label']} |")
