@@ -46,6 +46,20 @@ def window_prompt(seed, n_passages=20):
     return "".join(parts)
 
 
+def models_dir():
+    return os.environ.get("RERANK_MODELS", os.path.expanduser("~/.cache/rerank/models"))
+
+
+def load_llama(path):
+    """llama.cpp on `path` as every comparison here runs it: 2 threads, 4,096 context."""
+    return llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=2, n_threads_batch=2, n_batch=512, verbose=False)
+
+
+def bench_prompt_ids(llm):
+    """The prefill measurement's prompt: window_prompt(0, 20), trimmed to at most 1,650 tokens."""
+    return llm.tokenize(window_prompt(0, 20).encode(), add_bos=False, special=True)[:1650]
+
+
 def llama_run(llm, ids, new_tokens):
     llm.reset()
     t = time.perf_counter()
@@ -79,14 +93,11 @@ def main():
     ap.add_argument("--batch", action="store_true")
     ap.add_argument("--weights", nargs="+", default=["quantized"], choices=["quantized", "dense"])
     args = ap.parse_args()
-    models_dir = os.environ.get("RERANK_MODELS", os.path.expanduser("~/.cache/rerank/models"))
     rows = []
     for name in args.models:
-        path = os.path.join(models_dir, FILES[name])
-        llm = llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=2, n_threads_batch=2, n_batch=512, verbose=False)
-        ids = llm.tokenize(window_prompt(0, 20).encode(), add_bos=False, special=True)
-        # trim to about 1,650 tokens
-        ids = ids[:1650]
+        path = os.path.join(models_dir(), FILES[name])
+        llm = load_llama(path)
+        ids = bench_prompt_ids(llm)
         best_l = min((llama_run(llm, ids, 64) for _ in range(args.repeat)), key=lambda r: r[0] + r[1])
         l_pre, l_dec = len(ids) / best_l[0], 64 / best_l[1]
         for w in args.weights:

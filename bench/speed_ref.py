@@ -19,15 +19,13 @@ import json
 import os
 import time
 
-import llama_cpp
-
-from model_bench import FILES, window_prompt
+from model_bench import FILES, bench_prompt_ids, load_llama, models_dir
 
 
-def prefill_tok_s(path, n_tokens=1650):
+def prefill_tok_s(path):
     """llama.cpp's prefill tokens per second on model_bench's prompt (one run after a warm-up of 64 tokens)."""
-    llm = llama_cpp.Llama(model_path=path, n_ctx=4096, n_threads=2, n_threads_batch=2, n_batch=512, verbose=False)
-    ids = llm.tokenize(window_prompt(0, 20).encode(), add_bos=False, special=True)[:n_tokens]
+    llm = load_llama(path)
+    ids = bench_prompt_ids(llm)
     llm.eval(ids[:64])
     llm.reset()
     t = time.perf_counter()
@@ -40,8 +38,7 @@ def main():
     ap.add_argument("--model", default="qwen2.5-0.5b", choices=list(FILES))
     ap.add_argument("--label", default="", help="a word stored with the measurement (e.g. before, after)")
     args = ap.parse_args()
-    models_dir = os.environ.get("RERANK_MODELS", os.path.expanduser("~/.cache/rerank/models"))
-    tok_s = prefill_tok_s(os.path.join(models_dir, FILES[args.model]))
+    tok_s = prefill_tok_s(os.path.join(models_dir(), FILES[args.model]))
     print(json.dumps({"when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                       "label": args.label, "model": args.model,
                       "llama_cpp_prefill_tok_s": round(tok_s, 1)}))

@@ -125,11 +125,17 @@ def significance(bm25, run_path, qids):
     return f"{p}{mark}"
 
 
-def queries_done(run_path):
-    """How many queries the run has finished (0 when it has not started)."""
+def read_progress(run_path):
+    """The run's finished queries (its progress file's lines after the header; none when
+    it has not started)."""
     if not os.path.exists(run_path + ".progress"):
-        return 0
-    return sum(1 for l in open(run_path + ".progress").read().splitlines()[1:] if l.strip())
+        return []
+    return [json.loads(l) for l in open(run_path + ".progress").read().splitlines()[1:] if l.strip()]
+
+
+def folder(model, backend):
+    """Where a model's runs live under --out: the HTTP backend's beside the candle one's."""
+    return model if backend == "candle" else model + "-http"
 
 
 def speed_reference(run_path, label, args):
@@ -138,7 +144,7 @@ def speed_reference(run_path, label, args):
     while it ran. Skipped for a finished run, with --no-speed-ref, or without the
     project's `.venv` (llama-cpp-python)."""
     python = os.path.join(ROOT, ".venv", "bin", "python")
-    if args.no_speed_ref or not os.path.exists(python) or queries_done(run_path) >= 93:
+    if args.no_speed_ref or not os.path.exists(python) or len(read_progress(run_path)) >= 93:
         return
     res = subprocess.run([python, os.path.join(ROOT, "bench", "speed_ref.py"), "--label", label],
                          capture_output=True, text=True)
@@ -153,13 +159,13 @@ def speed_reference(run_path, label, args):
 def speeds(args, rows):
     """The machine-speed references recorded while each row ran."""
     lines = []
-    for folder, method in rows:
-        path = os.path.join(args.out, folder, method + ".run.speed.jsonl")
+    for model, method, backend in rows:
+        path = os.path.join(args.out, folder(model, backend), method + ".run.speed.jsonl")
         if os.path.exists(path):
             refs = [json.loads(l) for l in open(path) if l.strip()]
             told = ", ".join(f"{r['when'][:16].replace('T', ' ')} {r['label']} {r['llama_cpp_prefill_tok_s']:.0f}"
                              for r in refs)
-            lines.append(f"| {folder} {method} | {told} |")
+            lines.append(f"| {folder(model, backend)} {method} | {told} |")
     if lines:
         print("\nMachine speed while each row ran (`bench/speed_ref.py`: llama.cpp's prefill of "
               "Qwen2.5-Coder-0.5B, tok/s, before and after each invocation; UTC):\n")
@@ -169,7 +175,7 @@ def speeds(args, rows):
 
 
 def summarise(run_path):
-    progress = [json.loads(l) for l in open(run_path + ".progress").read().splitlines()[1:] if l.strip()]
+    progress = read_progress(run_path)
     calls = [json.loads(l) for l in open(run_path + ".trace.jsonl") if l.strip()]
     n = len(progress)
     not_ok = sum(1 for c in calls if not c["applied"] or (c.get("parse") or {}).get("outcome") != "ok")
@@ -218,7 +224,7 @@ def main():
     if not args.report_only and args.backend == "candle":
         for model, method in configs:
             sh(BIN, "fetch-model", model)
-            run_path = os.path.join(args.out, model, run_name(args, method))
+            run_path = os.path.join(args.out, folder(model, "candle"), run_name(args, method))
             speed_reference(run_path, "before", args)
             sh(BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                "--model", model, "--method", method, "--top", str(args.top),
@@ -231,7 +237,7 @@ def main():
                                  check=True, capture_output=True, text=True).stdout.strip()
             try:
                 for method in args.methods.split(","):
-                    run_path = os.path.join(args.out, model + "-http", run_name(args, method))
+                    run_path = os.path.join(args.out, folder(model, "http"), run_name(args, method))
                     speed_reference(run_path, "before", args)
                     sh(BIN, "rerank", "--backend", "http", "--base-url", f"http://127.0.0.1:{args.port}/v1",
                        "--model", model, "--tokenizer", model, "--extra-body", '{"repeat_penalty": 1.0}',
@@ -253,8 +259,7 @@ def main():
             for v in ([meth + x for x in SETWISE_VARIANTS] if meth in SETWISE else [meth])
             for t in TOPS]
     for model, method, backend in rows:
-        folder = model if backend == "candle" else model + "-http"
-        run = os.path.join(args.out, folder, method + ".run")
+        run = os.path.join(args.out, folder(model, backend), method + ".run")
         if not os.path.exists(run + ".progress"):
             continue
         header = json.loads(open(run + ".progress").readline())["config"]
@@ -277,7 +282,7 @@ def main():
         print(f"| {model} {method} | {how} | {s['queries']}{partial} | {ndcg:.4f} | {significance(bm25, run, s['qids'])} | "
               f"{mapv:.4f} | {s['sec']:.1f} | "
               f"{s['calls']:.1f} | {s['prompt']:.0f} | {s['completion']:.0f} | {parsed} | {fell} |")
-    speeds(args, [(m if b == "candle" else m + "-http", meth) for m, meth, b in rows])
+    speeds(args, rows)
     agreement(args, configs)
 
 
@@ -285,8 +290,8 @@ def agreement(args, configs):
     """How the HTTP backend's rankings agree with the candle backend's."""
     lines = []
     for model, method in configs:
-        a = os.path.join(args.out, model, method + ".run")
-        b = os.path.join(args.out, model + "-http", method + ".run")
+        a = os.path.join(args.out, folder(model, "candle"), method + ".run")
+        b = os.path.join(args.out, folder(model, "http"), method + ".run")
         if not (os.path.exists(a + ".progress") and os.path.exists(b + ".progress")):
             continue
         def rankings(path):
