@@ -138,14 +138,20 @@ def folder(model, backend):
     return model if backend == "candle" else model + "-http"
 
 
-def speed_reference(run_path, label, args):
+def measures_speed(run_path, args):
+    """Whether an invocation on this run gets speed references: not for a run finished
+    before it starts (it has nothing to do), with --no-speed-ref, or without the
+    project's `.venv` (llama-cpp-python). Asked once, before the invocation, so that the
+    invocation that finishes a run still gets its "after" reference."""
+    python = os.path.join(ROOT, ".venv", "bin", "python")
+    return not args.no_speed_ref and os.path.exists(python) and len(read_progress(run_path)) < 93
+
+
+def speed_reference(run_path, label):
     """Append llama.cpp's prefill speed right now (`bench/speed_ref.py`) to the run's
     `.speed.jsonl`, so that its seconds per query can be read against the machine's speed
-    while it ran. Skipped for a finished run, with --no-speed-ref, or without the
-    project's `.venv` (llama-cpp-python)."""
+    while it ran."""
     python = os.path.join(ROOT, ".venv", "bin", "python")
-    if args.no_speed_ref or not os.path.exists(python) or len(read_progress(run_path)) >= 93:
-        return
     res = subprocess.run([python, os.path.join(ROOT, "bench", "speed_ref.py"), "--label", label],
                          capture_output=True, text=True)
     if res.returncode != 0:
@@ -225,12 +231,15 @@ def main():
         for model, method in configs:
             sh(BIN, "fetch-model", model)
             run_path = os.path.join(args.out, folder(model, "candle"), run_name(args, method))
-            speed_reference(run_path, "before", args)
+            measure = measures_speed(run_path, args)
+            if measure:
+                speed_reference(run_path, "before")
             sh(BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                "--model", model, "--method", method, "--top", str(args.top),
                "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
                *fallback_args(args, method), "-o", run_path)
-            speed_reference(run_path, "after", args)
+            if measure:
+                speed_reference(run_path, "after")
     if not args.report_only and args.backend == "http":
         for model in args.models.split(","):
             pid = subprocess.run(["bash", os.path.join(ROOT, "scripts", "llama-server.sh"), str(args.port), model],
@@ -238,14 +247,17 @@ def main():
             try:
                 for method in args.methods.split(","):
                     run_path = os.path.join(args.out, folder(model, "http"), run_name(args, method))
-                    speed_reference(run_path, "before", args)
+                    measure = measures_speed(run_path, args)
+                    if measure:
+                        speed_reference(run_path, "before")
                     sh(BIN, "rerank", "--backend", "http", "--base-url", f"http://127.0.0.1:{args.port}/v1",
                        "--model", model, "--tokenizer", model, "--extra-body", '{"repeat_penalty": 1.0}',
                        "--concurrency", "1", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
                        "--method", method, "--top", str(args.top),
                        "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
                        *fallback_args(args, method), "-o", run_path)
-                    speed_reference(run_path, "after", args)
+                    if measure:
+                        speed_reference(run_path, "after")
             finally:
                 subprocess.run(["kill", pid])
     b_ndcg, b_map = evaluate(bm25)
