@@ -48,6 +48,8 @@ CORPUS = os.path.join(DATA, "doc-text.trec")
 QRELS = os.path.join(DATA, "qrels")
 # RERANK=path/to/rerank runs a binary built beforehand (so that rebuilding the
 # workspace while the runs go on does not change the binary under them).
+VENV_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+N_QUERIES = 93  # Vaswani's topics: a run with this many finished queries is complete
 BIN = os.environ.get("RERANK") or os.path.join(ROOT, "target", "release", "rerank")
 
 
@@ -143,16 +145,14 @@ def measures_speed(run_path, args):
     before it starts (it has nothing to do), with --no-speed-ref, or without the
     project's `.venv` (llama-cpp-python). Asked once, before the invocation, so that the
     invocation that finishes a run still gets its "after" reference."""
-    python = os.path.join(ROOT, ".venv", "bin", "python")
-    return not args.no_speed_ref and os.path.exists(python) and len(read_progress(run_path)) < 93
+    return not args.no_speed_ref and os.path.exists(VENV_PYTHON) and len(read_progress(run_path)) < N_QUERIES
 
 
 def speed_reference(run_path, label):
     """Append llama.cpp's prefill speed right now (`bench/speed_ref.py`) to the run's
     `.speed.jsonl`, so that its seconds per query can be read against the machine's speed
     while it ran."""
-    python = os.path.join(ROOT, ".venv", "bin", "python")
-    res = subprocess.run([python, os.path.join(ROOT, "bench", "speed_ref.py"), "--label", label],
+    res = subprocess.run([VENV_PYTHON, os.path.join(ROOT, "bench", "speed_ref.py"), "--label", label],
                          capture_output=True, text=True)
     if res.returncode != 0:
         print(f"speed reference failed (carrying on): {res.stderr.strip()[-300:]}", file=sys.stderr)
@@ -160,6 +160,17 @@ def speed_reference(run_path, label):
     os.makedirs(os.path.dirname(run_path), exist_ok=True)
     with open(run_path + ".speed.jsonl", "a") as f:
         f.write(res.stdout.strip() + "\n")
+
+
+def run_with_speed_refs(run_path, args, *cmd):
+    """Run `cmd` (a `rerank rerank` invocation writing `run_path`) between a speed
+    reference before and one after, when `measures_speed` says so."""
+    measure = measures_speed(run_path, args)
+    if measure:
+        speed_reference(run_path, "before")
+    sh(*cmd)
+    if measure:
+        speed_reference(run_path, "after")
 
 
 def speeds(args, rows):
@@ -231,15 +242,11 @@ def main():
         for model, method in configs:
             sh(BIN, "fetch-model", model)
             run_path = os.path.join(args.out, folder(model, "candle"), run_name(args, method))
-            measure = measures_speed(run_path, args)
-            if measure:
-                speed_reference(run_path, "before")
-            sh(BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
-               "--model", model, "--method", method, "--top", str(args.top),
-               "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
-               *fallback_args(args, method), "-o", run_path)
-            if measure:
-                speed_reference(run_path, "after")
+            run_with_speed_refs(
+                run_path, args, BIN, "rerank", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
+                "--model", model, "--method", method, "--top", str(args.top),
+                "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
+                *fallback_args(args, method), "-o", run_path)
     if not args.report_only and args.backend == "http":
         for model in args.models.split(","):
             pid = subprocess.run(["bash", os.path.join(ROOT, "scripts", "llama-server.sh"), str(args.port), model],
@@ -247,25 +254,22 @@ def main():
             try:
                 for method in args.methods.split(","):
                     run_path = os.path.join(args.out, folder(model, "http"), run_name(args, method))
-                    measure = measures_speed(run_path, args)
-                    if measure:
-                        speed_reference(run_path, "before")
-                    sh(BIN, "rerank", "--backend", "http", "--base-url", f"http://127.0.0.1:{args.port}/v1",
-                       "--model", model, "--tokenizer", model, "--extra-body", '{"repeat_penalty": 1.0}',
-                       "--concurrency", "1", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
-                       "--method", method, "--top", str(args.top),
-                       "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
-                       *fallback_args(args, method), "-o", run_path)
-                    if measure:
-                        speed_reference(run_path, "after")
+                    run_with_speed_refs(
+                        run_path, args, BIN, "rerank", "--backend", "http",
+                        "--base-url", f"http://127.0.0.1:{args.port}/v1",
+                        "--model", model, "--tokenizer", model, "--extra-body", '{"repeat_penalty": 1.0}',
+                        "--concurrency", "1", "--run", bm25, "--topics", TOPICS, "--corpus", CORPUS,
+                        "--method", method, "--top", str(args.top),
+                        "--max-new-tokens", str(args.max_new_tokens), "--batch", str(args.batch),
+                        *fallback_args(args, method), "-o", run_path)
             finally:
                 subprocess.run(["kill", pid])
     b_ndcg, b_map = evaluate(bm25)
-    print(f"Vaswani, 93 queries; BM25 top 100, the top {args.top} reranked; greedy decoding, "
+    print(f"Vaswani, {N_QUERIES} queries; BM25 top 100, the top {args.top} reranked; greedy decoding, "
           f"at most {args.max_new_tokens} new tokens per call; 2 threads (CPU).\n")
     print("| run | backend | queries | nDCG@10 | vs BM25 (p) | MAP@100 | s/query | model calls/query | prompt tok/query | completion tok/query | not cleanly parsed | fell back |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| BM25 (tantivy) | | 93 | {b_ndcg:.4f} | | {b_map:.4f} | | | | | | |")
+    print(f"| BM25 (tantivy) | | {N_QUERIES} | {b_ndcg:.4f} | | {b_map:.4f} | | | | | | |")
     rows = [(m, meth, "candle") for m, meth in configs] + [(m, meth, "http") for m, meth in configs]
     rows = [(m, v + t, b) for m, meth, b in rows
             for v in ([meth + x for x in SETWISE_VARIANTS] if meth in SETWISE else [meth])
@@ -285,7 +289,7 @@ def main():
             continue
         ndcg, mapv = evaluate(run)
         partial = ""
-        if s["queries"] < 93:
+        if s["queries"] < N_QUERIES:
             bn, bm = evaluate(bm25, s["qids"])
             partial = f" (BM25 on these: {bn:.4f} / {bm:.4f})"
         single = method.startswith("first") or "likelihood" in method
