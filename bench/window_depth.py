@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Where do a top-100 run's top 10 come from? A check on the committed Vaswani runs.
+
+Over the top 100, the sliding window (20, step 10, from the bottom up) can carry a
+document from deep in BM25's list into the top 10: that is all a top-100 run can add
+to a top-20 one. For every `bench/results/vaswani-e2e/MODEL/*top100.run`, this prints
+how the run's top-10 places split by the document's BM25 rank (1-10, 11-20, 21-100)
+and how many of each are judged relevant (Vaswani's qrels), beside BM25's own top 10
+and the relevant documents BM25 leaves at ranks 21-100 (what the run could have lifted).
+Counts are over the run's finished queries. Reads only committed files.
+
+    python3 bench/window_depth.py [run ...]   # default: every top-100 run
+"""
+import glob
+import os
+import sys
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+E2E = os.path.join(ROOT, "bench", "results", "vaswani-e2e")
+QRELS = os.path.join(ROOT, "data", "vaswani", "qrels")
+BANDS = [(0, 10, "1-10"), (10, 20, "11-20"), (20, 100, "21-100")]
+
+
+def read_run(path):
+    """A TREC run as {qid: [docid, ...]} in rank order."""
+    ranked = defaultdict(list)
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            parts = line.split()
+            if len(parts) != 6:
+                sys.exit(f"{path}:{n}: expected 6 fields of a TREC run line, got {len(parts)}")
+            ranked[parts[0]].append((int(parts[3]), parts[2]))
+    return {q: [d for _, d in sorted(v)] for q, v in ranked.items()}
+
+
+def read_relevant(path):
+    """Vaswani's qrels as {qid: {relevant docid, ...}}."""
+    relevant = defaultdict(set)
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            parts = line.split()
+            if len(parts) != 4:
+                sys.exit(f"{path}:{n}: expected 4 fields of a qrels line, got {len(parts)}")
+            if int(parts[3]) > 0:
+                relevant[parts[0]].add(parts[2])
+    return relevant
+
+
+def main():
+    runs = sys.argv[1:] or sorted(glob.glob(os.path.join(E2E, "*", "*top100.run")))
+    bm25 = read_run(os.path.join(E2E, "bm25.run"))
+    relevant = read_relevant(QRELS)
+    for path in runs:
+        run = read_run(path)
+        qids = sorted(run, key=int)
+        places = defaultdict(int)
+        hits = defaultdict(int)
+        for q in qids:
+            bm25_rank = {d: i for i, d in enumerate(bm25[q])}
+            for d in run[q][:10]:
+                rank = bm25_rank[d]
+                band = next(name for lo, hi, name in BANDS if lo <= rank < hi)
+                places[band] += 1
+                hits[band] += d in relevant[q]
+        bm25_hits = sum(d in relevant[q] for q in qids for d in bm25[q][:10])
+        deep = sum(d in relevant[q] for q in qids for d in bm25[q][20:100])
+        print(f"## {os.path.relpath(path, ROOT)}: {len(qids)} queries, {10 * len(qids)} top-10 places")
+        print("| BM25 rank of the document | top-10 places | judged relevant |")
+        print("| --- | ---: | ---: |")
+        for _, _, name in BANDS:
+            print(f"| {name} | {places[name]} | {hits[name]} |")
+        print(f"\nBM25's own top 10: {bm25_hits} judged relevant; relevant documents at BM25 ranks "
+              f"21-100 on these queries: {deep}\n")
+
+
+if __name__ == "__main__":
+    main()
