@@ -22,28 +22,31 @@ QRELS = os.path.join(ROOT, "data", "vaswani", "qrels")
 BANDS = [(0, 10, "1-10"), (10, 20, "11-20"), (20, 100, "21-100")]
 
 
-def read_run(path):
-    """A TREC run as {qid: [docid, ...]} in rank order."""
-    ranked = defaultdict(list)
+def rows(path, width, what):
+    """The whitespace-separated fields of each line of `path`, exiting with the file and
+    line when a line does not have `width` of them."""
     with open(path) as f:
         for n, line in enumerate(f, 1):
             parts = line.split()
-            if len(parts) != 6:
-                sys.exit(f"{path}:{n}: expected 6 fields of a TREC run line, got {len(parts)}")
-            ranked[parts[0]].append((int(parts[3]), parts[2]))
+            if len(parts) != width:
+                sys.exit(f"{path}:{n}: expected {width} fields of a {what} line, got {len(parts)}")
+            yield parts
+
+
+def read_run(path):
+    """A TREC run as {qid: [docid, ...]} in rank order."""
+    ranked = defaultdict(list)
+    for q, _, d, rank, _, _ in rows(path, 6, "TREC run"):
+        ranked[q].append((int(rank), d))
     return {q: [d for _, d in sorted(v)] for q, v in ranked.items()}
 
 
 def read_relevant(path):
     """Vaswani's qrels as {qid: {relevant docid, ...}}."""
     relevant = defaultdict(set)
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            parts = line.split()
-            if len(parts) != 4:
-                sys.exit(f"{path}:{n}: expected 4 fields of a qrels line, got {len(parts)}")
-            if int(parts[3]) > 0:
-                relevant[parts[0]].add(parts[2])
+    for q, _, d, grade in rows(path, 4, "qrels"):
+        if int(grade) > 0:
+            relevant[q].add(d)
     return relevant
 
 
