@@ -7,14 +7,18 @@ to a top-20 one. For every `bench/results/vaswani-e2e/MODEL/*top100.run`, this p
 how the run's top-10 places split by the document's BM25 rank (1-10, 11-20, 21-100)
 and how many of each are judged relevant (Vaswani's qrels), beside BM25's own top 10
 and the relevant documents BM25 leaves at ranks 21-100 (what the run could have lifted).
-Counts are over the run's finished queries. Reads only committed files.
+For FIRST runs it also counts, from the trace (`identifier_logprobs`), which window
+position's identifier is the likeliest, window by window: the positional prior that
+decides what moves up. Counts are over the run's finished queries. Reads only
+committed files.
 
     python3 bench/window_depth.py [run ...]   # default: every top-100 run
 """
 import glob
+import json
 import os
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E = os.path.join(ROOT, "bench", "results", "vaswani-e2e")
@@ -75,6 +79,14 @@ def main():
             print(f"| {name} | {places[name]} | {hits[name]} |")
         print(f"\nBM25's own top 10: {bm25_hits} judged relevant; relevant documents at BM25 ranks "
               f"21-100 on these queries: {deep}\n")
+        trace = path + ".trace.jsonl"
+        if os.path.exists(trace):
+            calls = [json.loads(line) for line in open(trace) if line.strip()]
+            firsts = Counter(max(range(len(c["identifier_logprobs"])), key=c["identifier_logprobs"].__getitem__) + 1
+                             for c in calls if c.get("identifier_logprobs"))
+            if firsts:
+                told = ", ".join(f"[{k}] in {n}" for k, n in firsts.most_common())
+                print(f"Likeliest identifier of each of the {sum(firsts.values())} windows: {told}\n")
 
 
 if __name__ == "__main__":
