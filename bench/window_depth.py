@@ -29,7 +29,11 @@ BANDS = [(0, 10, "1-10"), (10, 20, "11-20"), (20, 100, "21-100")]
 def rows(path, width, what):
     """The whitespace-separated fields of each line of `path`, exiting with the file and
     line when a line does not have `width` of them."""
-    with open(path) as f:
+    try:
+        f = open(path)
+    except OSError as e:
+        sys.exit(f"{path}: cannot read the {what} file: {e.strerror}")
+    with f:
         for n, line in enumerate(f, 1):
             parts = line.split()
             if len(parts) != width:
@@ -64,8 +68,11 @@ def main():
         places = defaultdict(int)
         hits = defaultdict(int)
         for q in qids:
-            bm25_rank = {d: i for i, d in enumerate(bm25[q])}
+            bm25_rank = {d: i for i, d in enumerate(bm25.get(q, []))}
             for d in run[q][:10]:
+                if d not in bm25_rank:
+                    sys.exit(f"{path}: query {q}, document {d} is not in BM25's top 100 (bm25.run); "
+                             "give a run that reranks bench/results/vaswani-e2e/bm25.run")
                 rank = bm25_rank[d]
                 band = next(name for lo, hi, name in BANDS if lo <= rank < hi)
                 places[band] += 1
