@@ -22,21 +22,13 @@ import os
 import random
 import subprocess
 import tempfile
-from collections import defaultdict
+
+from trec_files import read_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E = os.path.join(ROOT, "bench", "results", "vaswani-e2e")
 QRELS = os.path.join(ROOT, "data", "vaswani", "qrels")
 BIN = os.environ.get("RERANK") or os.path.join(ROOT, "target", "release", "rerank")
-
-
-def read_run(path):
-    run = defaultdict(list)
-    with open(path) as f:
-        for line in f:
-            q, _, d, _rank, _score, _tag = line.split()
-            run[q].append(d)
-    return run
 
 
 def write_run(path, windows, bm25, score):

@@ -28,7 +28,9 @@ import math
 import os
 import re
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
+
+from trec_files import read_relevant, read_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E = os.path.join(ROOT, "bench", "results", "vaswani-e2e")
@@ -37,23 +39,9 @@ QRELS = os.path.join(ROOT, "data", "vaswani", "qrels")
 PATTERN = re.compile(r"<think>.*?</think>\s*<answer>(.*?)</answer>", re.S)
 
 
-def read_qrels(path):
-    rel = defaultdict(set)
-    with open(path) as f:
-        for line in f:
-            q, _, d, grade = line.split()
-            if int(grade) > 0:
-                rel[q].add(d)
-    return rel
-
-
 def read_ranks(path):
-    ranks = defaultdict(dict)
-    with open(path) as f:
-        for line in f:
-            q, _, d, rank, _score, _tag = line.split()
-            ranks[q][d] = int(rank)
-    return ranks
+    """A TREC run as {qid: {docid: 1-based rank}}."""
+    return {q: {d: i + 1 for i, d in enumerate(docs)} for q, docs in read_run(path).items()}
 
 
 def pick(t, rank):
@@ -125,7 +113,7 @@ def analyse(path, rel, ranks):
 
 def main():
     paths = sys.argv[1:] or sorted(glob.glob(os.path.join(E2E, "*", "rank-r1*.run.trace.jsonl")))
-    rel = read_qrels(QRELS)
+    rel = read_relevant(QRELS)
     ranks = read_ranks(os.path.join(E2E, "bm25.run"))
     print("| trace | queries | calls | readable picks | sets with a relevant doc | pick relevant |"
           " random doc relevant | BM25's best relevant | pick+ bm25- | pick- bm25+ | sign test p |"

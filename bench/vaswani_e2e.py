@@ -46,10 +46,10 @@ DATA = os.path.join("data", "vaswani")
 TOPICS = os.path.join(DATA, "query-text.trec")
 CORPUS = os.path.join(DATA, "doc-text.trec")
 QRELS = os.path.join(DATA, "qrels")
-# RERANK=path/to/rerank runs a binary built beforehand (so that rebuilding the
-# workspace while the runs go on does not change the binary under them).
 VENV_PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 N_QUERIES = 93  # Vaswani's topics: a run with this many finished queries is complete
+# RERANK=path/to/rerank runs a binary built beforehand (so that rebuilding the
+# workspace while the runs go on does not change the binary under them).
 BIN = os.environ.get("RERANK") or os.path.join(ROOT, "target", "release", "rerank")
 
 

@@ -20,42 +20,12 @@ import os
 import sys
 from collections import Counter, defaultdict
 
+from trec_files import read_relevant, read_run
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 E2E = os.path.join(ROOT, "bench", "results", "vaswani-e2e")
 QRELS = os.path.join(ROOT, "data", "vaswani", "qrels")
 BANDS = [(0, 10, "1-10"), (10, 20, "11-20"), (20, 100, "21-100")]
-
-
-def rows(path, width, what):
-    """The whitespace-separated fields of each line of `path`, exiting with the file and
-    line when a line does not have `width` of them."""
-    try:
-        f = open(path)
-    except OSError as e:
-        sys.exit(f"{path}: cannot read the {what} file: {e.strerror}")
-    with f:
-        for n, line in enumerate(f, 1):
-            parts = line.split()
-            if len(parts) != width:
-                sys.exit(f"{path}:{n}: expected {width} fields of a {what} line, got {len(parts)}")
-            yield parts
-
-
-def read_run(path):
-    """A TREC run as {qid: [docid, ...]} in rank order."""
-    ranked = defaultdict(list)
-    for q, _, d, rank, _, _ in rows(path, 6, "TREC run"):
-        ranked[q].append((int(rank), d))
-    return {q: [d for _, d in sorted(v)] for q, v in ranked.items()}
-
-
-def read_relevant(path):
-    """Vaswani's qrels as {qid: {relevant docid, ...}}."""
-    relevant = defaultdict(set)
-    for q, _, d, grade in rows(path, 4, "qrels"):
-        if int(grade) > 0:
-            relevant[q].add(d)
-    return relevant
 
 
 def main():
