@@ -58,7 +58,8 @@ def main():
               f"21-100 on these queries: {deep}\n")
         trace = path + ".trace.jsonl"
         if os.path.exists(trace):
-            calls = [json.loads(line) for line in open(trace) if line.strip()]
+            with open(trace) as f:
+                calls = [json.loads(line) for line in f if line.strip()]
             firsts = Counter(max(range(len(c["identifier_logprobs"])), key=c["identifier_logprobs"].__getitem__) + 1
                              for c in calls if c.get("identifier_logprobs"))
             if firsts:
