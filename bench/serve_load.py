@@ -10,7 +10,7 @@ its documents; a lost or duplicated answer fails the run. Bounded: at most
 
 usage: python3 bench/serve_load.py [--queries 16] [--docs 10] [--clients 1 4 16]
        [--method rearank] [--max-new-tokens 128] [--model smollm2-135m]
-  (after `cargo build --release -p rerank-cli`)
+  (after `cargo build --release -p rerank-cli`; RERANK=path/to/rerank runs another build)
 """
 import argparse
 import json
@@ -27,7 +27,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data", "vaswani")
-BIN = os.path.join(ROOT, "target", "release", "rerank")
+BIN = os.environ.get("RERANK") or os.path.join(ROOT, "target", "release", "rerank")
 
 
 def free_port():
@@ -36,6 +36,14 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def cpus():
+    """CPUs this process may run on (honours `taskset`), as the server's thread pool sees them."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count()
 
 
 def post(url, payload, timeout=900):
@@ -141,19 +149,30 @@ def main():
                               stdout=subprocess.DEVNULL, stderr=log)
     try:
         for _ in range(1200):
+            if server.poll() is not None:
+                log.close()
+                sys.exit(f"the server exited with status {server.returncode} before it answered "
+                         f"/health; its log:\n{open(log.name).read()[-2000:]}")
             try:
                 urllib.request.urlopen(base + "/health", timeout=2)
                 break
             except OSError:
                 time.sleep(0.1)
+        else:
+            sys.exit(f"the server did not answer /health within 120 s; see {log.name}")
         print(f"{args.queries} Vaswani queries x {args.docs} BM25 abstracts, {args.method} on {args.model}, "
-              f"<= {args.max_new_tokens} new tokens, server batch {args.batch}, {os.cpu_count()} CPUs")
+              f"<= {args.max_new_tokens} new tokens, server batch {args.batch}, {cpus()} CPUs")
         print("| clients | wall time (s) | queries per minute | p50 latency (s) | p95 latency (s) | vs 1 client |")
         print("| ---: | ---: | ---: | ---: | ---: | ---: |")
         first = None
         failed = False
         for c in args.clients:
             wall, lat, problems = level(base, requests, c)
+            if not lat:
+                print(f"| {c} | {wall:.1f} | no request answered | | | |")
+                for p in problems:
+                    print("  PROBLEM:", p)
+                sys.exit(1)
             qpm = 60 * len(lat) / wall
             first = first or qpm
             lat.sort()
