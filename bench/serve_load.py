@@ -177,6 +177,7 @@ def main():
                 print(f"| {c} | {wall:.1f} | {qpm:.1f} | {statistics.median(lat):.2f} | {p95:.2f} | {qpm / first:.2f}x |")
             else:
                 print(f"| {c} | {wall:.1f} | no request answered | | | |")
+                failed = True
             for p in problems:
                 print("  PROBLEM:", p)
                 failed = True
