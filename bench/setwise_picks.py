@@ -16,9 +16,9 @@ sets: a uniformly random document of the set (the share of relevant documents in
 and the set's best-ranked document by BM25 (what `--fallback first-stage` picks).
 `pick+ bm25-` and `pick- bm25+` count the sets where exactly one of the two is
 relevant; the sign-test p-value (two-sided, exact binomial) says whether the model's
-picks beat or trail BM25's more than chance would. The most common label and its share
-show a label bias (a model that always answers `[3]` picks a random document, since the
-set is shuffled). Reads only committed files.
+picks beat or trail BM25's more than chance would. The most common label, counted
+against all readable picks, shows a label bias (a model that always answers `[3]` picks
+a random document, since the set is shuffled). Reads only committed files.
 
     python3 bench/setwise_picks.py [trace.jsonl ...]   # default: every Rank-R1 trace
 """
@@ -107,7 +107,7 @@ def analyse(path, rel, ranks):
         "bm25": bm25_hit / n if n else float("nan"), "only_pick": only_pick,
         "only_bm25": only_bm25, "p": sign_test(only_pick, only_bm25),
         "same": same / n if n else float("nan"),
-        "label": f"[{top_label}] {top_count / readable:.0%}" if readable else "n/a",
+        "label": f"[{top_label}] in {top_count} of {readable}" if readable else "n/a",
     }
 
 

@@ -9,7 +9,8 @@ and how many of each are judged relevant (Vaswani's qrels), beside BM25's own to
 and the relevant documents BM25 leaves at ranks 21-100 (what the run could have lifted).
 For FIRST runs it also counts, from the trace (`identifier_logprobs`), which window
 position's identifier is the likeliest, window by window: the positional prior that
-decides what moves up. Counts are over the run's finished queries. Reads only
+decides what moves up (for setwise likelihood runs, comparison by comparison: the label
+bias). Counts are over the run's finished queries. Reads only
 committed files.
 
     python3 bench/window_depth.py [run ...]   # default: every top-100 run
@@ -64,7 +65,8 @@ def main():
                              for c in calls if c.get("identifier_logprobs"))
             if firsts:
                 told = ", ".join(f"[{k}] in {n}" for k, n in firsts.most_common())
-                print(f"Likeliest identifier of each of the {sum(firsts.values())} windows: {told}\n")
+                unit = "comparisons" if calls[0].get("method") == "heapsort" else "windows"
+                print(f"Likeliest identifier of each of the {sum(firsts.values())} {unit}: {told}\n")
 
 
 if __name__ == "__main__":
