@@ -10,8 +10,7 @@ and the relevant documents BM25 leaves at ranks 21-100 (what the run could have 
 For FIRST runs it also counts, from the trace (`identifier_logprobs`), which window
 position's identifier is the likeliest, window by window: the positional prior that
 decides what moves up (for setwise likelihood runs, comparison by comparison: the label
-bias). Counts are over the run's finished queries. Reads only
-committed files.
+bias). Counts are over the run's finished queries. Reads only committed files.
 
     python3 bench/window_depth.py [run ...]   # default: every top-100 run
 """
